@@ -1,0 +1,57 @@
+import { isWardenError, WardenError } from '../errors.js';
+import { processIo, type CliIo, type Command } from './io.js';
+
+/**
+ * `warden` entry point. Subcommands are imported lazily so `warden run` does not pay for the MCP
+ * gateway's or the classifier's module graph at start-up.
+ */
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  policy: async () => (await import('./policy.js')).policyCommand,
+};
+
+/** Exit code for a usage or startup error of each command (the contracts in DESIGN.md §4). */
+const FAILURE_EXIT: Record<string, number> = { run: 126, audit: 3 };
+
+export const USAGE = `usage: warden <command> [options]
+
+commands:
+  run [--policy FILE | --profile NAME] [--workspace DIR] [--allow-degraded L,...] -- CMD ARGS...
+  doctor [--json]
+  policy check FILE | policy explain --policy FILE --event JSON | policy profiles
+  audit verify|show|pubkey [--audit-dir DIR] [--json]
+  check --json [--stdin | -- COMMAND]
+`;
+
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? io.stderr : io.stdout)(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout(`warden ${await version()}\n`);
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    io.stderr(new WardenError('USAGE', `unknown command "${name}"`, 'run "warden --help"').oneLine() + '\n');
+    return 2;
+  }
+  try {
+    const cmd = await load();
+    return await cmd(rest, io);
+  } catch (e) {
+    // Fail closed and legible: one line, never a stack trace, never an allow.
+    const line = isWardenError(e) ? e.oneLine() : `warden: internal error: ${(e as Error)?.message ?? String(e)}`;
+    io.stderr(line.replace(/[\r\n]+/g, ' ') + '\n');
+    if (isWardenError(e) && e.code === 'USAGE') return FAILURE_EXIT[name] ?? 2;
+    return FAILURE_EXIT[name] ?? 1;
+  }
+}
+
+async function version(): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

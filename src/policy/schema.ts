@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/**
+ * The policy file, version 1. This zod schema is the single source of truth: the loader validates
+ * against it, `schema/policy.schema.json` is generated from it, and the README's reference is
+ * checked against it. Every object is strict: an unknown key is an error, never silently ignored,
+ * because a misspelt `dney:` that is dropped would be a silent fail-open.
+ */
+
+export const DECISIONS = ['allow', 'deny', 'approve', 'warn', 'steer'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+const decision = z.enum(DECISIONS).describe('allow | deny | approve (ask a human) | warn (allow, flag) | steer (deny with a safer alternative)');
+
+const pathList = z
+  .array(z.string().min(1, 'empty path').describe('absolute, ~/…, ${workspace}/… or relative to the policy file; globs * ** ? [..] {a,b}'))
+  .default([]);
+
+const hostPattern = z
+  .string()
+  .min(1, 'empty host')
+  .describe('"example.com", "*.example.com" (subdomains only), an IP literal, optionally with ":port"');
+
+const commandRule = z
+  .strictObject({
+    id: z.string().min(1).max(128).optional().describe('stable rule id shown in decisions and audit (default: commands[N])'),
+    match: z
+      .array(z.string())
+      .min(1, 'match needs at least the program name')
+      .describe('argv prefix; element 0 is the program name (matched by basename however invoked); later elements are globs on arguments'),
+    decision,
+    message: z.string().max(4096).optional().describe('shown to the agent on deny/steer/approve'),
+    steer: z.string().max(4096).optional().describe('the safer alternative offered when decision is steer'),
+  })
+  .superRefine((r, ctx) => {
+    if (r.decision === 'steer' && !r.steer) {
+      ctx.addIssue({ code: 'custom', path: ['steer'], message: 'decision "steer" needs a "steer" alternative' });
+    }
+  });
+
+const mcpToolRule = z.strictObject({
+  id: z.string().min(1).max(128).optional(),
+  tool: z.string().min(1).describe('glob on the tool name'),
+  server: z.string().min(1).optional().describe('glob on the server name (default: any server)'),
+  decision: z.enum(['allow', 'deny', 'approve']),
+  message: z.string().max(4096).optional(),
+});
+
+const verdictDecision = z.enum(['allow', 'warn', 'approve', 'deny']);
+
+export const policySchema = z
+  .strictObject({
+    version: z.literal(1).describe('policy format version; must be 1'),
+    extends: z.string().min(1).optional().describe('name of a built-in profile whose rules this policy adds to'),
+    filesystem: z
+      .strictObject({
+        read: pathList.describe('readable and executable (with everything below)'),
+        write: pathList.describe('readable, writable and executable (with everything below)'),
+        deny: pathList.describe('never accessible; overrides read and write'),
+        ask: pathList.describe('each open asks a human (live mediation)'),
+      })
+      .default({ read: [], write: [], deny: [], ask: [] }),
+    network: z
+      .strictObject({
+        allow: z.array(hostPattern).default([]),
+        deny: z.array(hostPattern).default([]),
+        approve: z.array(hostPattern).default([]).describe('held until a human decides'),
+        hosts: z
+          .record(z.string().min(1), z.string().min(1).describe('IPv4 or IPv6 address'))
+          .default({})
+          .describe('static resolution used by the proxy and DNS stub'),
+      })
+      .default({ allow: [], deny: [], approve: [], hosts: {} }),
+    commands: z.array(commandRule).default([]),
+    env: z
+      .strictObject({
+        pass: z.array(z.string().min(1)).default([]).describe('variable names (globs allowed, e.g. LC_*) passed into the sandbox; all others are removed'),
+        set: z.record(z.string().min(1), z.string()).default({}).describe('variables set inside the sandbox'),
+      })
+      .default({ pass: [], set: {} }),
+    mcp: z
+      .strictObject({
+        lockfile: z.string().min(1).optional().describe('where tool definitions are pinned'),
+        default: z.enum(['allow', 'deny', 'approve']).default('deny'),
+        tools: z.array(mcpToolRule).default([]),
+      })
+      .default({ default: 'deny', tools: [] }),
+    classify: z
+      .strictObject({
+        allow: verdictDecision.default('allow'),
+        warn: verdictDecision.default('warn'),
+        review: verdictDecision.default('approve'),
+        block: verdictDecision.default('deny'),
+      })
+      .optional()
+      .describe('maps classifier verdicts to decisions for execs no command rule decided'),
+    limits: z
+      .strictObject({
+        memory: z.string().regex(/^[0-9]+[KMGT]?$/, 'size like 512M or 4G').optional(),
+        pids: z.number().int().min(16).max(1 << 22).optional(),
+        cpu: z.number().min(0.01).max(1024).optional().describe('CPU cores'),
+        nofile: z.number().int().min(16).max(1 << 20).optional(),
+      })
+      .optional(),
+    approvals: z
+      .strictObject({
+        timeout: z.number().int().min(1).max(86_400).default(120).describe('seconds before an unanswered request is denied'),
+      })
+      .optional(),
+  })
+  .describe('Warden policy, version 1');
+
+/** The policy as written, after defaults: what the compiler consumes. */
+export type PolicyDocument = z.infer<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+export type CommandRule = PolicyDocument['commands'][number];
+export type McpToolRule = PolicyDocument['mcp']['tools'][number];
