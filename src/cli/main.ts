@@ -8,6 +8,7 @@ import { processIo, type CliIo, type Command } from './io.js';
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   policy: async () => (await import('./policy.js')).policyCommand,
+  approvals: async () => (await import('./approvals.js')).approvalsCommand,
 };
 
 /** Exit code for a usage or startup error of each command (the contracts in DESIGN.md §4). */
@@ -21,6 +22,7 @@ commands:
   policy check FILE | policy explain --policy FILE --event JSON | policy profiles
   audit verify|show|pubkey [--audit-dir DIR] [--json]
   check --json [--stdin | -- COMMAND]
+  approvals list [--json] | approvals approve ID [--session] | approvals deny ID
 `;
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
