@@ -22,7 +22,7 @@ async function check(args: string[], io: CliIo): Promise<number> {
   let ok: boolean;
   let hash: string | undefined;
   try {
-    const loaded = loadPolicy({ file, workspace: values.workspace ?? io.cwd, home: homeOf(io), cwd: io.cwd });
+    const loaded = await loadPolicy({ file, workspace: values.workspace ?? io.cwd, home: homeOf(io), cwd: io.cwd, lint: true });
     diagnostics = loaded.warnings;
     ok = true;
     hash = loaded.policy.hash;
@@ -62,7 +62,7 @@ async function explainCmd(args: string[], io: CliIo): Promise<number> {
     const i = parsed.error.issues[0]!;
     throw new WardenError('EVENT_INVALID', `--event ${i.path.join('.') || 'value'}: ${i.message}`, 'kinds: file {path, access}, exec {argv, path?}, net {host, port}, mcp {tool, server?}');
   }
-  const loaded = loadPolicy({
+  const loaded = await loadPolicy({
     ...(values.policy !== undefined ? { file: values.policy } : {}),
     ...(values.profile !== undefined ? { profile: values.profile } : {}),
     workspace: values.workspace ?? io.cwd,

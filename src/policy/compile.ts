@@ -109,10 +109,10 @@ export function compilePolicy(layers: PolicyLayer[], ctx: CompileContext): Compi
     return id;
   };
 
-  for (const layer of layers) {
+  layers.forEach((layer, layerIndex) => {
     const { doc } = layer;
-    const where = (path: PropertyKey[]): { loc: { file: string; line: number; col: number }; builtin: boolean } => ({
-      loc: { file: layer.file, ...layer.locate(path) },
+    const where = (path: PropertyKey[]): { src: { layer: number; path: PropertyKey[] }; builtin: boolean } => ({
+      src: { layer: layerIndex, path },
       builtin: layer.idPrefix !== '',
     });
     const pctx: PathContext = { home: ctx.home, workspace: ctx.workspace, policyDir: layer.policyDir };
@@ -275,7 +275,7 @@ export function compilePolicy(layers: PolicyLayer[], ctx: CompileContext): Compi
     if (doc.classify) classify = doc.classify;
     if (doc.limits) limits = doc.limits;
     if (doc.approvals) approvalTimeoutSec = doc.approvals.timeout;
-  }
+  });
 
   if (errors.length) return { ok: false, errors };
 

@@ -10,8 +10,14 @@ import { STRICTNESS, type ExecRule, type FileRule, type McpRule, type NetRule, t
  * `exists` is injected so this stays pure.
  */
 
-function warn(r: Rule, message: string, hint?: string): Diagnostic {
-  return { severity: 'warning', file: r.loc.file, line: r.loc.line, col: r.loc.col, message: `${r.id}: ${message}`, ...(hint ? { hint } : {}) };
+type Warn = (r: Rule, message: string, hint?: string) => Diagnostic;
+
+function warner(layers: PolicyLayer[]): Warn {
+  return (r, message, hint) => {
+    const layer = layers[r.src.layer]!;
+    const { line, col } = layer.locate(r.src.path);
+    return { severity: 'warning', file: layer.file, line, col, message: `${r.id}: ${message}`, ...(hint ? { hint } : {}) };
+  };
 }
 
 /** Does deny rule `d` cover every path that file rule `r` can match? */
@@ -77,8 +83,9 @@ function sameMatch(a: Rule, b: Rule): boolean {
   }
 }
 
-export function lintPolicy(p: CompiledPolicy, _layers: PolicyLayer[], exists: (path: string) => boolean): Diagnostic[] {
+export function lintPolicy(p: CompiledPolicy, layers: PolicyLayer[], exists: (path: string) => boolean): Diagnostic[] {
   const out: Diagnostic[] = [];
+  const warn = warner(layers);
   const rules = p.rules;
   const denies = rules.filter((r) => r.decision === 'deny');
   for (const r of rules) {
@@ -113,7 +120,8 @@ export function lintPolicy(p: CompiledPolicy, _layers: PolicyLayer[], exists: (p
     }
   }
   for (const g of p.envPass) {
-    if (g.source.includes('=')) out.push({ severity: 'warning', file: rules[0]?.loc.file ?? 'policy', line: 1, col: 1, message: `env.pass "${g.source}" contains "=" and never matches a variable name` });
+    const file = layers[layers.length - 1]?.file ?? 'policy';
+    if (g.source.includes('=')) out.push({ severity: 'warning', file, line: 1, col: 1, message: `env.pass "${g.source}" contains "=" and never matches a variable name` });
   }
   return out;
 }

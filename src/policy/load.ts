@@ -1,15 +1,20 @@
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WardenError } from '../errors.js';
 import { compilePolicy, type CompiledPolicy, type PolicyLayer } from './compile.js';
 import { PolicyInvalidError, type Diagnostic } from './diagnostics.js';
-import { lintPolicy } from './lint.js';
-import { MAX_POLICY_BYTES, parsePolicyText } from './source.js';
+import { fileDocCache, type DocCache } from './doc-cache.js';
+
+/** Same bound as source.ts (which is loaded lazily; see below). */
+const MAX_POLICY_BYTES = 1 << 20;
 
 /**
  * Loading a policy: the only I/O of the policy module (reading files, resolving symlinks,
  * checking which paths exist). Everything it calls is pure.
+ *
+ * Start-up cost matters (`warden run` budget): the YAML parser and the schema validator are
+ * imported only on a cache miss, and lint (which needs source positions) only when asked for.
  */
 
 export const DEFAULT_PROFILE = 'coding-agent';
@@ -75,6 +80,10 @@ export interface LoadOptions {
   workspace: string;
   home: string;
   cwd: string;
+  /** Run lint and return its warnings (needs source positions: never served from the cache). */
+  lint?: boolean;
+  /** Directory of the validated-document cache (Warden state); absent → no cache. */
+  cacheDir?: string;
 }
 
 export interface LoadedPolicy {
@@ -84,44 +93,67 @@ export interface LoadedPolicy {
   source: string;
 }
 
-function layerFromBytes(bytes: Uint8Array, file: string, idPrefix: string, policyDir: string): { layer: PolicyLayer } | { errors: Diagnostic[] } {
+const noLocation = (): { line: number; col: number } => ({ line: 1, col: 1 });
+
+async function readLayer(bytes: Uint8Array, file: string, idPrefix: string, policyDir: string, cache: DocCache | undefined): Promise<PolicyLayer> {
+  const hit = cache?.get(bytes);
+  if (hit) return { doc: hit, file, idPrefix, locate: noLocation, policyDir };
+  const { parsePolicyText } = await import('./source.js');
   const r = parsePolicyText(bytes, file);
-  if (!r.ok) return { errors: r.errors };
-  return { layer: { doc: r.policy, file, idPrefix, locate: r.locate, policyDir } };
+  if (!r.ok) throw new PolicyInvalidError(r.errors);
+  cache?.put(bytes, r.policy);
+  return { doc: r.policy, file, idPrefix, locate: r.locate, policyDir };
 }
 
-function profileLayer(name: string, workspace: string): PolicyLayer {
+function profileFile(name: string): string {
   if (!/^[a-z0-9-]+$/.test(name) || !listProfiles().includes(name)) {
     throw new WardenError('PROFILE_UNKNOWN', `unknown profile "${name}"`, `use one of: ${listProfiles().join(', ')}`);
   }
-  const file = join(profilesDir(), `${name}.yaml`);
-  const r = layerFromBytes(readBounded(file), file, `${name}:`, workspace);
-  if ('errors' in r) throw new PolicyInvalidError(r.errors);
-  if (r.layer.doc.extends) throw new WardenError('INTERNAL', `built-in profile ${name} must not extend another`, 'reinstall warden');
-  return r.layer;
+  return join(profilesDir(), `${name}.yaml`);
 }
 
-/** Loads, validates, compiles and lints. Throws PolicyInvalidError with every error found. */
-export function loadPolicy(opts: LoadOptions): LoadedPolicy {
-  const workspace = resolve(opts.cwd, opts.workspace);
-  const layers: PolicyLayer[] = [];
-  let source: string;
+async function layersFor(opts: LoadOptions, workspace: string, cache: DocCache | undefined): Promise<{ layers: PolicyLayer[]; source: string }> {
+  const profileLayer = async (name: string): Promise<PolicyLayer> => {
+    const file = profileFile(name);
+    const layer = await readLayer(readBounded(file), file, `${name}:`, workspace, cache);
+    if (layer.doc.extends) throw new WardenError('INTERNAL', `built-in profile ${name} must not extend another`, 'reinstall warden');
+    return layer;
+  };
   if (opts.file !== undefined) {
-    const file = resolve(opts.cwd, opts.file);
-    const r = layerFromBytes(readBounded(file), opts.file, '', dirname(file));
-    if ('errors' in r) throw new PolicyInvalidError(r.errors);
-    if (r.layer.doc.extends) layers.push(profileLayer(r.layer.doc.extends, workspace));
-    layers.push(r.layer);
-    source = opts.file;
     if (opts.profile !== undefined) throw new WardenError('USAGE', '--policy and --profile are mutually exclusive', 'use "extends: PROFILE" inside the policy file');
-  } else {
-    const name = opts.profile ?? DEFAULT_PROFILE;
-    layers.push(profileLayer(name, workspace));
-    source = `profile:${name}`;
+    const file = resolve(opts.cwd, opts.file);
+    const own = await readLayer(readBounded(file), opts.file, '', dirname(file), cache);
+    return { layers: own.doc.extends ? [await profileLayer(own.doc.extends), own] : [own], source: opts.file };
+  }
+  const name = opts.profile ?? DEFAULT_PROFILE;
+  return { layers: [await profileLayer(name)], source: `profile:${name}` };
+}
+
+/** Loads, validates, compiles (and, when asked, lints). Throws PolicyInvalidError with every error found. */
+export async function loadPolicy(opts: LoadOptions): Promise<LoadedPolicy> {
+  const workspace = resolve(opts.cwd, opts.workspace);
+  let cache: DocCache | undefined;
+  if (opts.cacheDir && !opts.lint) {
+    try {
+      cache = fileDocCache(opts.cacheDir, readFileSync(join(packageRoot(), 'schema', 'policy.schema.json')));
+    } catch {
+      cache = undefined;
+    }
   }
   const realWorkspace = safeRealpath(workspace) ?? workspace;
-  const compiled = compilePolicy(layers, { home: opts.home, workspace: realWorkspace, realpath: safeRealpath });
+  const ctx = { home: opts.home, workspace: realWorkspace, realpath: safeRealpath };
+  let { layers, source } = await layersFor(opts, workspace, cache);
+  let compiled = compilePolicy(layers, ctx);
+  if (!compiled.ok && cache) {
+    // Cached layers carry no source positions: redo without the cache for located errors.
+    ({ layers, source } = await layersFor(opts, workspace, undefined));
+    compiled = compilePolicy(layers, ctx);
+  }
   if (!compiled.ok) throw new PolicyInvalidError(compiled.errors);
-  const warnings = lintPolicy(compiled.policy, layers, (p) => existsSync(p));
+  let warnings: Diagnostic[] = [];
+  if (opts.lint) {
+    const { lintPolicy } = await import('./lint.js');
+    warnings = lintPolicy(compiled.policy, layers, (p) => existsSync(p));
+  }
   return { policy: compiled.policy, warnings, source };
 }

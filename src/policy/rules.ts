@@ -19,8 +19,8 @@ interface RuleBase {
   text: string;
   message?: string;
   steer?: string;
-  /** Where the rule is written, for diagnostics. */
-  loc: { file: string; line: number; col: number };
+  /** Where the rule is written: index of its layer and its path in that document (located lazily). */
+  src: { layer: number; path: PropertyKey[] };
   /** True for rules that come from a built-in profile rather than the user's file. */
   builtin: boolean;
 }
