@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { policyJsonSchema, schemaKeyPaths } from '../../src/policy/json-schema.js';
 import { ROOT } from '../helpers/cli.js';
 
-test('schema/policy.schema.json is the generated schema (rebuild with npm run build)', () => {
+test('schema/policy.schema.json is the generated schema (regenerate with npm run schema)', () => {
   const onDisk = JSON.parse(readFileSync(join(ROOT, 'schema', 'policy.schema.json'), 'utf8')) as unknown;
   assert.deepEqual(onDisk, policyJsonSchema());
 });
