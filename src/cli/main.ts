@@ -9,6 +9,7 @@ import { processIo, type CliIo, type Command } from './io.js';
 const COMMANDS: Record<string, () => Promise<Command>> = {
   policy: async () => (await import('./policy.js')).policyCommand,
   approvals: async () => (await import('./approvals.js')).approvalsCommand,
+  mcp: async () => (await import('./mcp.js')).mcpCommand,
 };
 
 /** Exit code for a usage or startup error of each command (the contracts in DESIGN.md §4). */
@@ -23,6 +24,8 @@ commands:
   audit verify|show|pubkey [--audit-dir DIR] [--json]
   check --json [--stdin | -- COMMAND]
   approvals list [--json] | approvals approve ID [--session] | approvals deny ID
+  mcp --policy FILE -- SERVER_CMD ARGS...  |  mcp --policy FILE --listen 127.0.0.1:PORT --upstream URL
+  mcp pin --accept|--list ...
 `;
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

@@ -1,0 +1,350 @@
+import { appendFileSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { parse as parseYaml } from 'yaml';
+import { WardenError, isWardenError } from '../errors.js';
+import { compileGlob } from '../policy/glob.js';
+import { loadPolicy } from '../policy/load.js';
+import { expandPathPattern, PathExpandError } from '../policy/paths.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { decide } from '../policy/evaluate.js';
+import { wardenDirs } from '../paths.js';
+import type { Approver } from '../mcp/approval.js';
+import { assessTool } from '../mcp/assess.js';
+import { GatewaySession, type AuditRecord, type AuditSink } from '../mcp/gateway.js';
+import { isLoopback, limitedFetch, parseListen, serveHttp } from '../mcp/http.js';
+import { compileLabels } from '../mcp/labels.js';
+import { LockfileStore } from '../mcp/lockfile.js';
+import { pinOf, serverKeyOf } from '../mcp/pin.js';
+import { compileExt, defaultExt, type McpExt } from '../mcp/policy-ext.js';
+import { probeServer } from '../mcp/probe.js';
+import { StreamTransport } from '../mcp/stream-transport.js';
+import { FileTaintStore, type TaintStore } from '../mcp/taint.js';
+import { ChildTransport, plainSpawn, type SpawnUpstream } from '../mcp/upstream.js';
+import { parseCli } from './args.js';
+import type { CliIo, Command } from './io.js';
+
+/**
+ * `warden mcp`: the MCP gateway (stdio or Streamable HTTP) and `warden mcp pin`.
+ *
+ * The command is built by `makeMcpCommand(deps)` so the lead can inject the real audit log, the
+ * approvals broker and the sandbox launcher; `mcpCommand` uses interim defaults (JSONL audit file
+ * when --audit-log is given, no approver → approvals deny, plain spawn).
+ */
+
+const USAGE = `warden mcp --policy FILE [--lockfile F] [--name NAME] [--mcp-ext FILE] [--session ID] [--audit-log FILE] -- SERVER_CMD ARGS...
+  warden mcp --policy FILE --listen 127.0.0.1:PORT --upstream URL [--allow-remote-listen] [...]
+  warden mcp pin --accept [--tool NAME]... --policy FILE [--lockfile F] (-- SERVER_CMD ARGS... | --upstream URL)
+  warden mcp pin --list [--policy FILE | --lockfile F] [--json]`;
+
+export interface McpDeps {
+  /** The audit sink (default: JSONL to --audit-log, plus one stderr line per deny/finding). */
+  audit?: (io: CliIo) => AuditSink;
+  approve?: Approver;
+  /** Upstream launcher (default: plain spawn with the policy's env allowlist). */
+  spawnUpstream?: (policy: CompiledPolicy, io: CliIo) => SpawnUpstream;
+  /** The client side of stdio mode (default: the process's stdin/stdout). */
+  clientStreams?: () => { input: Readable; output: Writable };
+}
+
+const COMMON = {
+  policy: { type: 'string' },
+  profile: { type: 'string' },
+  workspace: { type: 'string' },
+  lockfile: { type: 'string' },
+  name: { type: 'string' },
+  'mcp-ext': { type: 'string' },
+  session: { type: 'string' },
+  'audit-log': { type: 'string' },
+  quiet: { type: 'boolean' },
+  upstream: { type: 'string' },
+  'upstream-header': { type: 'string', multiple: true },
+} as const;
+
+function homeOf(io: CliIo): string {
+  return io.env['HOME'] || homedir();
+}
+
+/** Policy `server:` globs match this name; it comes from the command line, never from the server. */
+export function defaultServerName(argv: string[]): string {
+  const runners = /^(?:node|nodejs|npx|bunx|bun|deno|python3?|uv|uvx|pipx|docker|podman|sh|bash)$/;
+  let i = 0;
+  const first = basename(argv[0] ?? 'server');
+  if (runners.test(first)) {
+    i = 1;
+    while (i < argv.length && (argv[i]!.startsWith('-') || argv[i] === 'run' || argv[i] === '--import' || argv[i - 1] === '--import')) i++;
+  }
+  const raw = argv[i] ?? first;
+  const name = basename(raw.replace(/@[\d.^~]+.*$/, '')).replace(/\.(?:[cm]?[jt]s|py)$/, '');
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_') || 'server';
+}
+
+function readExt(file: string | undefined, io: CliIo, workspace: string): McpExt {
+  if (file === undefined) return defaultExt();
+  const path = resolve(io.cwd, file);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new WardenError('USAGE', `cannot read --mcp-ext ${file}: ${(e as Error).message.split('\n')[0]}`, 'pass a YAML file with the proposed mcp extension keys');
+  }
+  try {
+    return compileExt((raw ?? {}) as Record<string, unknown>, (p) => expandPathPattern(p, { home: homeOf(io), workspace, policyDir: dirname(path) }));
+  } catch (e) {
+    if (e instanceof PathExpandError) throw new WardenError('USAGE', `--mcp-ext ${file}: ${e.message}`, 'fix the path');
+    const issues = (e as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
+    if (issues?.length) throw new WardenError('USAGE', `--mcp-ext ${file}: ${issues[0]!.path.join('.')}: ${issues[0]!.message}`, 'see src/mcp/policy-ext.ts for the keys');
+    throw e;
+  }
+}
+
+function defaultAudit(logFile: string | undefined, quiet: boolean) {
+  return (io: CliIo): AuditSink =>
+    (rec: AuditRecord) => {
+      if (logFile) appendFileSync(logFile, JSON.stringify({ ts: new Date().toISOString(), ...rec }) + '\n', { mode: 0o600 });
+      if (!quiet && (rec.decision === 'deny' || rec.kind === 'mcp.finding') && rec.kind !== 'mcp.session.end') {
+        const reason = String(rec.detail?.['reason'] ?? (rec.detail?.['findings'] ? JSON.stringify((rec.detail['findings'] as Array<{ rule: string }>).map((f) => f.rule)) : ''));
+        io.stderr(`warden mcp: ${rec.kind} ${rec.resource ?? ''} ${rec.decision ?? ''} ${rec.rule ?? ''} ${reason}`.replace(/[\r\n]+/g, ' ').slice(0, 500) + '\n');
+      }
+    };
+}
+
+/** The environment the upstream gets: the policy's allowlist plus what a server needs to start. */
+function upstreamEnv(policy: CompiledPolicy, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const base = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'USER', 'LOGNAME', 'TMPDIR'];
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (base.includes(k) || policy.envPass.some((g) => g.test(k))) out[k] = v;
+  return { ...out, ...policy.envSet };
+}
+
+function sessionId(explicit: string | undefined, io: CliIo): string {
+  const given = explicit ?? io.env['WARDEN_MCP_SESSION'];
+  if (given) return given.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 128);
+  // Default: the MCP client that launched us (all its stdio servers share it), with its start time
+  // so a recycled pid does not inherit a dead session's taint.
+  let start = '0';
+  try {
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '0';
+  } catch {
+    /* not Linux /proc: pid alone */
+  }
+  return `ppid-${process.ppid}-${start}`;
+}
+
+interface Setup {
+  policy: CompiledPolicy;
+  ext: McpExt;
+  pins: LockfileStore;
+  audit: AuditSink;
+  workspace: string;
+}
+
+async function setup(values: Record<string, unknown>, io: CliIo, deps: McpDeps): Promise<Setup> {
+  const workspace = resolve(io.cwd, (values['workspace'] as string | undefined) ?? io.cwd);
+  const loaded = await loadPolicy({
+    ...(values['policy'] !== undefined ? { file: values['policy'] as string } : {}),
+    ...(values['profile'] !== undefined ? { profile: values['profile'] as string } : {}),
+    workspace,
+    home: homeOf(io),
+    cwd: io.cwd,
+  });
+  const policy = loaded.policy;
+  const ext = readExt(values['mcp-ext'] as string | undefined, io, workspace);
+  const lockPath = values['lockfile'] !== undefined ? resolve(io.cwd, values['lockfile'] as string) : (policy.mcpLockfile ?? join(wardenDirs(io.env).state, 'mcp', 'lock.json'));
+  const pins = new LockfileStore(lockPath);
+  const audit = (deps.audit ?? defaultAudit(values['audit-log'] as string | undefined, values['quiet'] === true))(io);
+  return { policy, ext, pins, audit, workspace };
+}
+
+function headersOf(list: string[] | undefined): Record<string, string> | undefined {
+  if (!list?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const h of list) {
+    const i = h.indexOf(':');
+    if (i <= 0) throw new WardenError('USAGE', `--upstream-header "${h}" is not NAME: VALUE`, 'e.g. --upstream-header "Authorization: Bearer …"');
+    out[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+  }
+  return out;
+}
+
+async function gateway(args: string[], io: CliIo, deps: McpDeps): Promise<number> {
+  const { values, rest } = parseCli(args, { ...COMMON, listen: { type: 'string' }, 'allow-remote-listen': { type: 'boolean' }, path: { type: 'string' } }, { usage: USAGE });
+  const http = values.listen !== undefined || values.upstream !== undefined;
+  if (http && (values.listen === undefined || values.upstream === undefined)) throw new WardenError('USAGE', 'HTTP mode needs both --listen HOST:PORT and --upstream URL', 'run "warden mcp --help"');
+  if (http && rest.length) throw new WardenError('USAGE', 'give either -- SERVER_CMD or --listen/--upstream, not both', 'run "warden mcp --help"');
+  if (!http && rest.length === 0) throw new WardenError('USAGE', 'warden mcp needs the server command after --', 'run "warden mcp --help"');
+  let listen: ReturnType<typeof parseListen> | undefined;
+  let upstreamUrl: URL | undefined;
+  if (http) {
+    try {
+      listen = parseListen(values.listen!);
+      upstreamUrl = new URL(values.upstream!);
+    } catch (e) {
+      throw new WardenError('USAGE', (e as Error).message, 'run "warden mcp --help"');
+    }
+    if (!/^https?:$/.test(upstreamUrl.protocol)) throw new WardenError('USAGE', '--upstream must be an http(s) URL', 'run "warden mcp --help"');
+    if (!isLoopback(listen.host) && !values['allow-remote-listen']) {
+      throw new WardenError('USAGE', `refusing to listen on non-loopback ${listen.host}`, 'bind 127.0.0.1, or pass --allow-remote-listen if you really mean to expose the gateway');
+    }
+  }
+  let s: Setup;
+  try {
+    s = await setup(values, io, deps);
+  } catch (e) {
+    if (isWardenError(e) && e.code !== 'USAGE') {
+      io.stderr(e.oneLine() + '\n');
+      return 126;
+    }
+    throw e;
+  }
+  const serverName = values.name ?? (http ? upstreamUrl!.hostname : defaultServerName(rest));
+  const serverKey = serverKeyOf(http ? { url: upstreamUrl!.href } : { command: rest });
+  const taint: TaintStore = new FileTaintStore(join(wardenDirs(io.env).state, 'mcp', 'taint', sessionId(values.session, io)));
+  const base = { policy: s.policy, ext: s.ext, serverName, serverKey, pins: s.pins, audit: s.audit, taint, cwd: io.cwd, home: homeOf(io), ...(deps.approve ? { approve: deps.approve } : {}) };
+
+  if (http) {
+    const gw = await serveHttp({
+      listen: listen!,
+      upstreamUrl: upstreamUrl!,
+      ...(values.path ? { path: values.path } : {}),
+      maxMessageBytes: s.ext.limits.maxMessageBytes,
+      ...(headersOf(values['upstream-header']) ? { upstreamHeaders: headersOf(values['upstream-header'])! } : {}),
+      makeSession: (client, upstream) => new GatewaySession(base, client, upstream),
+      onError: (e) => s.audit({ kind: 'mcp.internal.error', detail: { error: e.message.slice(0, 300) } }),
+    });
+    io.stderr(`warden mcp: listening on http://${gw.address.host.includes(':') ? `[${gw.address.host}]` : gw.address.host}:${gw.address.port}${values.path ?? '/mcp'} → ${upstreamUrl!.href}\n`);
+    const stop = (): void => void gw.close();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await gw.done;
+    return 0;
+  }
+
+  const [cmd, ...cmdArgs] = rest as [string, ...string[]];
+  const spawnUp = deps.spawnUpstream?.(s.policy, io) ?? plainSpawn({ env: upstreamEnv(s.policy, io.env), cwd: io.cwd });
+  const child = spawnUp(cmd, cmdArgs);
+  const upstream = new ChildTransport(child, { maxMessageBytes: s.ext.limits.maxMessageBytes });
+  const streams = deps.clientStreams?.() ?? { input: process.stdin, output: process.stdout };
+  const client = new StreamTransport(streams.input, streams.output, { maxMessageBytes: s.ext.limits.maxMessageBytes });
+  const session = new GatewaySession(base, client, upstream);
+  const stop = (): void => void session.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await session.start();
+  const end = await session.done;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  if (end.reason === 'upstream-closed') {
+    const exit = await Promise.race([upstream.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref())]);
+    const how = exit ? (exit.error ? `could not start (${exit.error})` : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`) : 'closed its output';
+    io.stderr(`warden mcp: upstream server ${how}\n`);
+    return exit?.code === 0 ? 0 : 1;
+  }
+  return 0;
+}
+
+async function pin(args: string[], io: CliIo, deps: McpDeps): Promise<number> {
+  const { values, rest } = parseCli(args, { ...COMMON, accept: { type: 'boolean' }, list: { type: 'boolean' }, tool: { type: 'string', multiple: true }, json: { type: 'boolean' } }, { usage: USAGE });
+  if (!!values.accept === !!values.list) throw new WardenError('USAGE', 'warden mcp pin needs exactly one of --accept or --list', 'run "warden mcp --help"');
+  if (values.list) {
+    let path: string;
+    if (values.lockfile !== undefined) path = resolve(io.cwd, values.lockfile);
+    else if (values.policy !== undefined || values.profile !== undefined) path = (await setup(values, io, deps)).pins.path;
+    else path = join(wardenDirs(io.env).state, 'mcp', 'lock.json');
+    const store = new LockfileStore(path);
+    const data = store.snapshot();
+    if (values.json) {
+      io.stdout(JSON.stringify({ lockfile: path, ...data }) + '\n');
+      return 0;
+    }
+    io.stdout(`lockfile: ${path}\n`);
+    for (const [key, s] of Object.entries(data.servers)) {
+      io.stdout(`${key}  (${s.identity.name}${s.identity.version ? ` ${s.identity.version}` : ''}, updated ${s.updatedAt})\n`);
+      for (const [name, t] of Object.entries(s.tools).sort()) io.stdout(`  ${name}  sha256:${t.sha256.slice(0, 16)}…  ${t.via} ${t.pinnedAt}\n`);
+    }
+    return 0;
+  }
+  const http = values.upstream !== undefined;
+  if (http === rest.length > 0) throw new WardenError('USAGE', 'pin --accept needs the server: -- SERVER_CMD ARGS... or --upstream URL', 'run "warden mcp --help"');
+  const s = await setup(values, io, deps);
+  const serverName = values.name ?? (http ? new URL(values.upstream!).hostname : defaultServerName(rest));
+  const serverKey = serverKeyOf(http ? { url: new URL(values.upstream!).href } : { command: rest });
+  let transport: Transport;
+  let child: ChildTransport | undefined;
+  if (http) {
+    const hdrs = headersOf(values['upstream-header']);
+    transport = new StreamableHTTPClientTransport(new URL(values.upstream!), { fetch: limitedFetch(s.ext.limits.maxMessageBytes), ...(hdrs ? { requestInit: { headers: hdrs } } : {}) });
+  } else {
+    const [cmd, ...cmdArgs] = rest as [string, ...string[]];
+    const spawnUp = deps.spawnUpstream?.(s.policy, io) ?? plainSpawn({ env: upstreamEnv(s.policy, io.env), cwd: io.cwd });
+    child = new ChildTransport(spawnUp(cmd, cmdArgs), { maxMessageBytes: s.ext.limits.maxMessageBytes });
+    transport = child;
+  }
+  let probe;
+  try {
+    probe = await probeServer(transport);
+  } catch (e) {
+    await transport.close().catch(() => {});
+    io.stderr(`warden mcp pin: cannot list the server's tools: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    await transport.close().catch(() => {});
+  }
+  const wanted = values.tool?.map((t) => compileGlob(t, null));
+  const pinned = s.pins.server(serverKey);
+  const labels = compileLabels(s.ext.labels);
+  const hostAllowed = (host: string, port: number): 'allow' | 'deny' | 'approve' => {
+    const d = decide(s.policy, { kind: 'net', host, port }).decision;
+    return d === 'allow' ? 'allow' : d === 'approve' ? 'approve' : 'deny';
+  };
+  const siblings = new Set(probe.tools.map((t) => String(t['name'])));
+  const accepted: string[] = [];
+  const lines: string[] = [];
+  const updates: Array<{ name: string; fp: NonNullable<ReturnType<typeof assessTool>['fingerprint']> }> = [];
+  for (const def of probe.tools) {
+    const a = assessTool(def, { serverName: probe.serverInfo.name, pinned: pinned?.tools[String(def['name'])], newServer: !pinned, definitions: { siblings, others: new Map(), hostAllowed }, ext: s.ext, labels, server: serverName });
+    if (!a.fingerprint) {
+      lines.push(`skip   ${a.name || '(unnamed)'}: ${a.withheld?.reason ?? 'invalid'}`);
+      continue;
+    }
+    if (wanted && !wanted.some((g) => g.test(a.name))) continue;
+    const findings = a.actionable.length ? `  [findings: ${a.actionable.map((f) => f.rule).join(', ')}]` : '';
+    if (a.pin.status === 'match') {
+      lines.push(`ok     ${a.name}${findings}`);
+      continue;
+    }
+    updates.push({ name: a.name, fp: a.fingerprint });
+    accepted.push(a.name);
+    lines.push(`accept ${a.name} (${a.pin.status === 'changed' ? `changed: ${a.pin.fields.join(', ')}` : 'new'})${findings}`);
+  }
+  if (updates.length) {
+    s.pins.updateServer(serverKey, probe.serverInfo, (tools) => {
+      for (const u of updates) tools[u.name] = pinOf(u.fp, 'accept', new Date());
+    });
+    for (const u of updates) s.audit({ kind: 'mcp.pin', resource: `${serverName}/${u.name}`, decision: 'allow', rule: 'mcp.pin', detail: { action: 'accepted', sha256: u.fp.sha256, via: 'accept' } });
+  }
+  for (const l of lines) io.stdout(l + '\n');
+  io.stdout(`${accepted.length} tool${accepted.length === 1 ? '' : 's'} accepted into ${s.pins.path}\n`);
+  if (wanted && accepted.length === 0 && !lines.some((l) => l.startsWith('ok'))) {
+    io.stderr(`warden mcp pin: no tool matched ${values.tool!.join(', ')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+export function makeMcpCommand(deps: McpDeps = {}): Command {
+  return async (args, io) => {
+    if (args[0] === 'pin') return pin(args.slice(1), io, deps);
+    if (args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
+      io.stdout(`usage: ${USAGE}\n`);
+      return 0;
+    }
+    return gateway(args, io, deps);
+  };
+}
+
+export const mcpCommand: Command = makeMcpCommand();
