@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { CompiledPolicy } from '../policy/compile.js';
+import type { EgressAuditRecord } from './audit.js';
+import { Conn, DEFAULT_LIMITS, type EgressLimits, type EgressStats, type ProxyContext } from './conn.js';
+import { EgressGate, type Approver } from './gate.js';
+import { handleConnect } from './http-connect.js';
+import { handleForward } from './http-forward.js';
+import { closeAfter, writeRawAndClose } from './http-util.js';
+import { systemResolver, type Resolver } from './resolve.js';
+import { handleSocks } from './socks5-conn.js';
+
+/**
+ * Warden's egress proxy: one listener speaking HTTP CONNECT, absolute-form HTTP and SOCKS5
+ * (sniffed from the first byte: 0x05 is SOCKS5, anything else is parsed as HTTP).
+ *
+ * In a sandbox the listener is a unix socket fed by the trusted relay in the agent's network
+ * namespace (the agent has no other route out); for tests it can also listen on TCP loopback.
+ *
+ * Invariants (each has a test):
+ *  - nothing is connected and no name is resolved before the gate allowed it;
+ *  - the upstream is always an address the gate checked (no second resolution by the OS);
+ *  - every accepted connection yields exactly one `end` audit record;
+ *  - every wait is bounded (head/handshake, ClientHello, approval, resolve, connect, idle), and
+ *    buffers are bounded (node's HTTP parser limit, pipe() backpressure, the ClientHello cap).
+ */
+
+export interface EgressProxyOptions {
+  policy: CompiledPolicy;
+  audit: (rec: EgressAuditRecord) => void;
+  /** Asked for `approve` rules; absent → every approve is a deny. */
+  approve?: Approver;
+  /** Default: the policy's approvals.timeout. */
+  approvalTimeoutMs?: number;
+  /** Default: the host's resolver (getaddrinfo). */
+  resolver?: Resolver;
+  limits?: Partial<EgressLimits>;
+  /** Ports on which tunnels must start with a TLS ClientHello whose SNI is checked. Default [443]. */
+  sniPorts?: number[];
+  /** Called when the audit callback throws (the connection goes on; the failure is counted). */
+  onAuditError?: (e: unknown, rec: EgressAuditRecord) => void;
+}
+
+export type ListenTarget = { path: string; mode?: number } | { host: string; port: number };
+
+export interface EgressProxy {
+  /** Starts one more listener; resolves to the TCP address or the socket path. */
+  listen(target: ListenTarget): Promise<AddressInfo | string>;
+  /** Stops listening and closes every connection (each still gets its end record). */
+  close(): Promise<void>;
+  stats(): EgressStats;
+}
+
+export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
+  const limits: EgressLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const stats: EgressStats = { active: 0, accepted: 0, allowed: 0, denied: 0, errors: 0, auditErrors: 0, bytesUp: 0, bytesDown: 0 };
+  const gate = new EgressGate({
+    policy: opts.policy,
+    resolver: opts.resolver ?? systemResolver(),
+    approve: opts.approve,
+    approvalTimeoutMs: opts.approvalTimeoutMs ?? opts.policy.approvalTimeoutSec * 1000,
+    resolveTimeoutMs: limits.resolveTimeoutMs,
+  });
+  const ctx: ProxyContext = {
+    gate,
+    limits,
+    sniPorts: new Set(opts.sniPorts ?? [443]),
+    stats,
+    emit(rec) {
+      try {
+        opts.audit(rec);
+      } catch (e) {
+        stats.auditErrors++;
+        try {
+          opts.onAuditError?.(e, rec);
+        } catch {
+          /* nothing more to do */
+        }
+      }
+    },
+  };
+  const prefix = randomBytes(4).toString('hex');
+  let seq = 0;
+  const conns = new Map<Socket, Conn>();
+  const headerTimers = new Map<Socket, NodeJS.Timeout>();
+  const servers: Server[] = [];
+  let closing = false;
+
+  const clearHeaderTimer = (s: Socket): void => {
+    const t = headerTimers.get(s);
+    if (t) {
+      clearTimeout(t);
+      headerTimers.delete(s);
+    }
+  };
+
+  // The HTTP parser (llhttp, strict mode) for connections sniffed as HTTP. It never listens itself.
+  const http = createHttpServer({
+    maxHeaderSize: limits.maxHeaderBytes,
+    insecureHTTPParser: false,
+    requireHostHeader: false,
+    headersTimeout: 0,
+    requestTimeout: 0,
+    keepAliveTimeout: 1000,
+  });
+  http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const conn = conns.get(req.socket);
+    clearHeaderTimer(req.socket);
+    if (!conn) return void res.destroy();
+    // One request per connection: anything pipelined after the first is never acted on.
+    if (conn.method !== null) return;
+    handleForward(ctx, conn, req, res).catch((e: Error) => {
+      conn.fail(`internal: ${e.message}`);
+      res.destroy();
+    });
+  });
+  http.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const conn = conns.get(socket);
+    clearHeaderTimer(socket);
+    if (!conn) return void socket.destroy();
+    handleConnect(ctx, conn, req, socket, head).catch((e: Error) => {
+      conn.fail(`internal: ${e.message}`);
+      socket.destroy();
+    });
+  });
+  http.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    const conn = conns.get(socket);
+    clearHeaderTimer(socket);
+    if (conn) {
+      conn.protocol = 'http';
+      conn.method = req.method ?? null;
+      conn.status = 501;
+      conn.deny('egress.unsupported', 'protocol upgrade on a forwarded request');
+    }
+    writeRawAndClose(socket, 501, 'warden: protocol upgrades are not forwarded; tunnel with CONNECT instead\n', { 'X-Warden-Rule': 'egress.unsupported' });
+  });
+  http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const conn = conns.get(socket);
+    clearHeaderTimer(socket);
+    const code = err.code ?? 'ERR';
+    if (conn) {
+      conn.protocol = 'http';
+      conn.fail(code);
+    }
+    if (code === 'HPE_HEADER_OVERFLOW') {
+      if (conn) {
+        conn.status = 431;
+        conn.deny('egress.headers-too-large', `request head exceeds ${limits.maxHeaderBytes} bytes`);
+      }
+      return writeRawAndClose(socket, 431, `warden: request head larger than ${limits.maxHeaderBytes} bytes\n`, { 'X-Warden-Rule': 'egress.headers-too-large' });
+    }
+    if (code.startsWith('HPE_') && socket.writable) {
+      if (conn) {
+        conn.status = 400;
+        conn.deny('egress.malformed', `malformed HTTP request (${code})`);
+      }
+      return writeRawAndClose(socket, 400, `warden: malformed HTTP request (${code})\n`, { 'X-Warden-Rule': 'egress.malformed' });
+    }
+    socket.destroy();
+  });
+
+  function armHeaderTimer(socket: Socket, conn: Conn, onTimeout: () => void): void {
+    const t = setTimeout(() => {
+      headerTimers.delete(socket);
+      conn.fail('header timeout');
+      conn.deny('egress.header-timeout', `no complete request within ${limits.headerTimeoutMs} ms`);
+      onTimeout();
+    }, limits.headerTimeoutMs);
+    headerTimers.set(socket, t);
+  }
+
+  function onConnection(socket: Socket): void {
+    if (closing) return void socket.destroy();
+    const conn = new Conn(`${prefix}-${++seq}`, socket, ctx);
+    conns.set(socket, conn);
+    socket.once('close', () => {
+      clearHeaderTimer(socket);
+      conns.delete(socket);
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => conn.fail(`client ${e.code ?? e.message}`));
+    if (stats.active > limits.maxConnections) {
+      conn.deny('egress.limit', `more than ${limits.maxConnections} concurrent connections`);
+      socket.destroy();
+      return;
+    }
+    armHeaderTimer(socket, conn, () => {
+      if (conn.protocol === 'http' || conn.protocol === 'unknown') {
+        conn.status = 408;
+        writeRawAndClose(socket, 408, `warden: no complete request within ${limits.headerTimeoutMs} ms\n`, { 'X-Warden-Rule': 'egress.header-timeout' });
+      } else closeAfter(socket, null, 200);
+    });
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      if (first[0] === 0x05) {
+        handleSocks(ctx, conn, first, () => clearHeaderTimer(socket));
+        return;
+      }
+      if (first[0] === 0x04) {
+        // SOCKS4/4a: no names-with-policy semantics worth supporting; reject in its own language.
+        clearHeaderTimer(socket);
+        conn.protocol = 'socks5';
+        conn.deny('egress.unsupported', 'SOCKS4 is not supported (use SOCKS5 or HTTP)');
+        closeAfter(socket, Buffer.from([0, 0x5b, 0, 0, 0, 0, 0, 0]), 500);
+        return;
+      }
+      conn.protocol = 'http';
+      socket.unshift(first);
+      http.emit('connection', socket);
+      socket.resume();
+    });
+  }
+
+  return {
+    async listen(target) {
+      if (closing) throw new Error('proxy is closed');
+      const server = createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
+      server.on('error', () => {
+        /* reported through listen()'s promise; later errors (EMFILE) must not crash the supervisor */
+      });
+      if ('path' in target) {
+        try {
+          if (lstatSync(target.path).isSocket()) unlinkSync(target.path);
+        } catch {
+          /* absent */
+        }
+      }
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        if ('path' in target) server.listen({ path: target.path, backlog: 1024 }, () => resolve());
+        else server.listen({ host: target.host, port: target.port, backlog: 1024 }, () => resolve());
+      });
+      servers.push(server);
+      if ('path' in target) {
+        chmodSync(target.path, target.mode ?? 0o600);
+        return target.path;
+      }
+      return server.address() as AddressInfo;
+    },
+    async close() {
+      closing = true;
+      const done = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+      for (const [socket, conn] of conns) {
+        conn.fail(conn.error ?? 'proxy closing');
+        // Resolve only once the end record is out (socket 'close' comes after server 'close').
+        if (!socket.closed) done.push(new Promise<void>((r) => socket.once('close', () => r())));
+        socket.destroy();
+      }
+      http.close();
+      await Promise.all(done);
+    },
+    stats() {
+      return { ...stats };
+    },
+  };
+}
