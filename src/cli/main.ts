@@ -7,8 +7,12 @@ import { processIo, type CliIo, type Command } from './io.js';
  */
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run.js')).runCommand,
+  doctor: async () => (await import('./doctor.js')).doctorCommand,
   policy: async () => (await import('./policy.js')).policyCommand,
   approvals: async () => (await import('./approvals.js')).approvalsCommand,
+  audit: async () => (await import('./audit.js')).auditCommand,
+  check: async () => (await import('./check.js')).checkCommand,
   mcp: async () => (await import('./mcp.js')).mcpCommand,
 };
 
@@ -35,7 +39,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === 'version') {
-    io.stdout(`warden ${await version()}\n`);
+    io.stdout(`warden ${(await import('../package-root.js')).packageVersion()}\n`);
     return 0;
   }
   const load = COMMANDS[name];
@@ -53,10 +57,4 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     if (isWardenError(e) && e.code === 'USAGE') return FAILURE_EXIT[name] ?? 2;
     return FAILURE_EXIT[name] ?? 1;
   }
-}
-
-async function version(): Promise<string> {
-  const { readFileSync } = await import('node:fs');
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WardenError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { compilePolicy, type CompiledPolicy, type PolicyLayer } from './compile.js';
 import { PolicyInvalidError, type Diagnostic } from './diagnostics.js';
 import { fileDocCache, type DocCache } from './doc-cache.js';
@@ -18,15 +18,6 @@ const MAX_POLICY_BYTES = 1 << 20;
  */
 
 export const DEFAULT_PROFILE = 'coding-agent';
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'profiles'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new WardenError('INTERNAL', 'cannot find the warden package root (profiles/ missing)', 'reinstall warden');
-}
 
 export function profilesDir(): string {
   return join(packageRoot(), 'profiles');

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { homedir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { WardenError } from '../errors.js';
+import { wardenDirs } from '../paths.js';
+import { loadPolicy } from '../policy/load.js';
+import { openAuditWriter, type AuditWriter } from '../audit/index.js';
+import { buildPlan } from '../sandbox/plan.js';
+import { launchSandbox } from '../sandbox/launch.js';
+import { assertWorkspace, resolveHostPaths } from '../sandbox/host-paths.js';
+import { DEGRADABLE_LAYERS, type DegradableLayer } from '../sandbox/spec.js';
+import { expandGlobs } from './fs-expand.js';
+import { cachedProbe } from './probe-cache.js';
+import { specFromPolicy } from './spec-from-policy.js';
+
+/**
+ * One `warden run` session: load the policy, plan the sandbox, open the audit log, run, record.
+ *
+ * Fail-closed order: nothing is executed before the policy is valid, the plan is built, and the
+ * audit log's genesis record is durable. A refusal at any step is exit 126 with one line; the
+ * helper refusing a layer is audited before Warden exits.
+ */
+
+export interface RunOptions {
+  argv: string[];
+  policyFile?: string;
+  profile?: string;
+  workspace?: string;
+  allowDegraded: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stderr: (text: string) => void;
+  interactive: boolean;
+  wardenVersion: string;
+}
+
+export const REFUSED = 126;
+
+function parseDegraded(names: string[]): DegradableLayer[] {
+  const out: DegradableLayer[] = [];
+  for (const n of names) {
+    if (!(DEGRADABLE_LAYERS as readonly string[]).includes(n)) {
+      throw new WardenError('USAGE', `--allow-degraded: "${n}" is not a layer that can be degraded`, `degradable layers: ${DEGRADABLE_LAYERS.join(', ')}`);
+    }
+    out.push(n as DegradableLayer);
+  }
+  return out;
+}
+
+function canonicalWorkspace(cwd: string, ws: string | undefined): string {
+  const p = resolve(cwd, ws ?? '.');
+  let real: string;
+  try {
+    real = realpathSync(p);
+  } catch {
+    throw new WardenError('WORKSPACE_INVALID', `workspace ${p} does not exist`, 'create it or pass --workspace DIR');
+  }
+  return assertWorkspace(real);
+}
+
+export async function runSession(o: RunOptions): Promise<number> {
+  const t0 = Date.now();
+  if (o.argv.length === 0 || o.argv[0] === '') throw new WardenError('USAGE', 'no command to run', 'warden run [options] -- CMD ARGS...');
+  const allowDegraded = parseDegraded(o.allowDegraded);
+  const workspace = canonicalWorkspace(o.cwd, o.workspace);
+  const dirs = wardenDirs(o.env);
+  const home = o.env['HOME'] || homedir();
+  // Independent start-up work runs concurrently (start-up latency is a budget).
+  const [loaded, probe] = await Promise.all([
+    loadPolicy({
+      ...(o.policyFile !== undefined ? { file: o.policyFile } : {}),
+      ...(o.profile !== undefined ? { profile: o.profile } : {}),
+      workspace,
+      home,
+      cwd: o.cwd,
+      cacheDir: join(dirs.state, 'cache', 'policy'),
+    }),
+    cachedProbe(o.env, dirs.state),
+  ]);
+  const policy = loaded.policy;
+  const spec = specFromPolicy(
+    { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs },
+    { resolve: resolveHostPaths, expandGlobs, totalMemoryBytes: totalmem() },
+  );
+  const plan = buildPlan(spec, probe);
+  const session = `${new Date(t0).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
+  const planned = ['userns', 'mountns', 'pidns', 'netns', 'ipcns', 'utsns', 'landlock', 'seccomp', 'caps', 'nnp', 'rlimits', 'fds', 'env'];
+  const audit: AuditWriter = await openAuditWriter({
+    env: o.env,
+    thread: 'inline',
+    genesis: {
+      policyHash: policy.hash,
+      wardenVersion: o.wardenVersion,
+      layers: { active: planned.filter((l) => !(allowDegraded as string[]).includes(l)), degraded: allowDegraded },
+      detail: { session, policy: loaded.source, workspace, argv: o.argv },
+    },
+  });
+  const proc = { pid: process.pid, exe: o.argv[0]!, argv: o.argv };
+  let handle;
+  try {
+    handle = launchSandbox(plan, { stdio: 'inherit' });
+  } catch (e) {
+    await audit.append({ session, kind: 'session.refused', decision: 'deny', rule: 'sandbox', resource: workspace, proc, detail: { reason: (e as Error).message } });
+    await audit.close();
+    throw e;
+  }
+  const relay = (sig: NodeJS.Signals) => () => handle.kill(sig);
+  const relays: Array<[NodeJS.Signals, () => void]> = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const).map((s) => [s, relay(s)]);
+  for (const [s, fn] of relays) process.on(s, fn);
+  void handle.ready.then((layers) => {
+    if (layers) audit.enqueue({ session, kind: 'session.start', decision: 'allow', rule: 'policy', resource: workspace, proc, detail: { layers, policy: loaded.source, notes: plan.notes } });
+  });
+  const result = await handle.result.finally(() => {
+    for (const [s, fn] of relays) process.off(s, fn);
+  });
+  const durationMs = Date.now() - t0;
+  if (result.refused) {
+    await audit.append({ session, kind: 'session.refused', decision: 'deny', rule: `layer:${result.refused.layer}`, resource: workspace, proc, detail: { reason: result.refused.reason, message: result.refused.message } });
+    await audit.close();
+    // The helper already printed its one-line reason; make sure there is one if it did not.
+    if (!result.events.some((e) => e.kind === 'refuse')) o.stderr(`${result.refused.message}\n`);
+    return REFUSED;
+  }
+  await audit.append({
+    session,
+    kind: 'session.end',
+    resource: workspace,
+    proc,
+    detail: { exitCode: result.exitCode, ...(result.signal !== undefined ? { signal: result.signal } : {}), durationMs, layers: result.layers, resources: result.resources ?? null, execFailed: result.execFailed ?? null },
+  });
+  await audit.close();
+  return result.exitCode;
+}

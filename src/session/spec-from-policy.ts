@@ -1,0 +1,110 @@
+import type { CompiledPolicy } from '../policy/compile.js';
+import type { WardenDirs } from '../paths.js';
+import type { DegradableLayer, SandboxSpec } from '../sandbox/spec.js';
+import type { ResolvedPaths } from '../sandbox/host-paths.js';
+
+/**
+ * Pure mapping from a compiled policy to the sandbox's kernel floor. The filesystem zones become
+ * mounts and Landlock rules; the environment becomes an exact allowlist; limits get safe defaults
+ * (a fork bomb or a memory hog is bounded even when the policy says nothing).
+ *
+ * Warden's own state (audit log, keys, sockets, caches) is always added to the deny list, so a
+ * grant of a parent directory (say, `~/.local`) never exposes it; a grant *inside* it is refused
+ * by the planner.
+ */
+
+export interface HostFacts {
+  /** Symlink-resolving, existence-checking resolution of concrete paths (host-paths.ts). */
+  resolve: (paths: readonly string[]) => ResolvedPaths;
+  /** Existing paths matching any of the glob patterns, within the roots the sandbox can reach. */
+  expandGlobs: (patterns: readonly string[], roots: readonly string[]) => string[];
+  totalMemoryBytes: number;
+}
+
+export interface SpecInputs {
+  policy: CompiledPolicy;
+  argv: string[];
+  /** Where the command starts: the caller's cwd when it lies in the workspace, else the workspace. */
+  cwd: string;
+  hostEnv: NodeJS.ProcessEnv;
+  allowDegraded: DegradableLayer[];
+  /** stdin is a terminal: keep the session (job control) — seccomp still blocks TIOCSTI. */
+  interactive: boolean;
+  dirs: WardenDirs;
+  /** Extra variables Warden itself sets (proxy settings, later). */
+  extraEnv?: Record<string, string>;
+  tcpConnectPorts?: number[];
+}
+
+const SIZE = /^([0-9]+)([KMGT]?)$/;
+const UNIT: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+export function parseSize(s: string): number {
+  const m = SIZE.exec(s);
+  if (!m) throw new Error(`bad size ${s}`);
+  return Number(m[1]) * UNIT[m[2] ?? '']!;
+}
+
+/** Default task limit: generous for builds, fatal for fork bombs. */
+export const DEFAULT_PIDS = 4096;
+
+function isGlob(p: string): boolean {
+  return /[*?[\]{}]/.test(p);
+}
+
+function within(a: string, b: string): boolean {
+  return a === b || b === '/' || a.startsWith(b + '/');
+}
+
+/** The environment inside: only what the policy passes, plus what it sets, plus Warden's own. */
+export function sandboxEnv(policy: CompiledPolicy, hostEnv: NodeJS.ProcessEnv, extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(hostEnv)) {
+    if (v === undefined || k.includes('=') || k.includes('\0') || v.includes('\0')) continue;
+    if (policy.envPass.some((g) => g.test(k))) env[k] = v;
+  }
+  Object.assign(env, policy.envSet, extra);
+  return env;
+}
+
+export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
+  const { policy } = inp;
+  const split = (patterns: readonly string[], roots: readonly string[]): string[] => {
+    const globs = patterns.filter(isGlob);
+    return [...patterns.filter((p) => !isGlob(p)), ...(globs.length ? host.expandGlobs(globs, roots) : [])];
+  };
+  const literalGrants = [...policy.fs.read, ...policy.fs.write].filter((p) => !isGlob(p));
+  const read = host.resolve(split(policy.fs.read, literalGrants));
+  const write = host.resolve(split(policy.fs.write, literalGrants));
+  // Deny globs are materialised in the workspace, where projects keep their `.env` files, and
+  // under their own literal prefix when that prefix is a granted directory (`~/.config/app-*/token`
+  // walks ~/.config only if ~/.config is granted). Caches and toolchains are not walked: that
+  // would cost seconds at every start for files no one keeps secrets in.
+  const deny = host.resolve(split(policy.fs.deny, [policy.workspace]));
+  const own = [inp.dirs.state, inp.dirs.keys, inp.dirs.run, inp.dirs.audit];
+  const ownExisting = host.resolve(own).paths;
+  const denyPaths = [...new Set([...deny.paths, ...ownExisting])];
+
+  const limits = policy.limits;
+  const memoryBytes = limits?.memory ? parseSize(limits.memory) : Math.floor(host.totalMemoryBytes / 2);
+  const cwd = within(inp.cwd, policy.workspace) ? inp.cwd : policy.workspace;
+  return {
+    workspace: policy.workspace,
+    readPaths: read.paths.filter((p) => !write.paths.includes(p)),
+    writePaths: write.paths.filter((p) => p !== policy.workspace),
+    denyPaths,
+    symlinks: [...read.symlinks, ...write.symlinks],
+    env: sandboxEnv(policy, inp.hostEnv, inp.extraEnv),
+    limits: {
+      memoryBytes,
+      pids: limits?.pids ?? DEFAULT_PIDS,
+      ...(limits?.cpu !== undefined ? { cpu: limits.cpu } : {}),
+      ...(limits?.nofile !== undefined ? { nofile: limits.nofile } : {}),
+    },
+    tcpConnectPorts: inp.tcpConnectPorts ?? [],
+    allowDegraded: inp.allowDegraded,
+    argv: inp.argv,
+    cwd,
+    newSession: !inp.interactive,
+  };
+}

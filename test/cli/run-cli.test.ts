@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { warden } from '../helpers/cli.js';
+import { tempDir, writeFile } from '../helpers/tmp.js';
+
+/** `warden run` end to end through the real CLI, the real helper and the real kernel. */
+
+const root = tempDir('warden-run-');
+chmodSync(root, 0o755);
+const home = join(root, 'home');
+const ws = join(root, 'ws');
+const wardenHome = join(root, 'warden');
+mkdirSync(home, { recursive: true });
+mkdirSync(ws, { recursive: true });
+const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, WARDEN_HOME: wardenHome, LANG: 'C.UTF-8', SECRET_TOKEN: 'hunter2' };
+const run = (args: string[], cwd = ws) => warden(['run', ...args], { cwd, env });
+
+test('exit code is the command\'s own; 128+N when it is killed by signal N', () => {
+  assert.equal(run(['--', 'true']).code, 0);
+  assert.equal(run(['--', 'sh', '-c', 'exit 7']).code, 7);
+  assert.equal(run(['--', 'sh', '-c', 'kill -TERM $$']).code, 128 + 15);
+});
+
+test('the default profile: the workspace is writable, the system is not, secrets and env stay out', () => {
+  mkdirSync(join(home, '.ssh'), { recursive: true });
+  writeFile(join(home, '.ssh'), 'id_ed25519', 'PRIVATE KEY');
+  writeFile(ws, '.env', 'DB_PASSWORD=x');
+  const r = run(['--', 'sh', '-c', 'echo made > out.txt; cat ~/.ssh/id_ed25519; cat .env; echo "token=[$SECRET_TOKEN]"; touch /usr/x']);
+  assert.equal(readFileSync(join(ws, 'out.txt'), 'utf8'), 'made\n');
+  assert.doesNotMatch(r.stdout, /PRIVATE KEY|DB_PASSWORD|hunter2/);
+  assert.match(r.stdout, /token=\[\]/);
+  assert.ok(!existsSync('/usr/x'));
+});
+
+test('refusals are exit 126 with one line on stderr, and nothing runs', () => {
+  const marker = join(ws, 'ran');
+  const cases: Array<[string[], RegExp, string?]> = [
+    [['--'], /no command/],
+    [['--workspace', join(root, 'nope'), '--', 'touch', marker], /does not exist/],
+    [['--workspace', writeFile(root, 'a-file', 'x'), '--', 'touch', marker], /not a directory/],
+    [['--allow-degraded', 'userns', '--', 'touch', marker], /cannot be degraded|not a layer/],
+    [['--profile', 'nope', '--', 'touch', marker], /unknown profile/],
+    [['--policy', writeFile(root, 'bad.yaml', 'version: 1\nfilesytem: {}\n'), '--', 'touch', marker], /unknown key "filesytem"/],
+    [['--policy', writeFile(root, 'own.yaml', `version: 1\nfilesystem:\n  read: ["${wardenHome}/state"]\n`), '--', 'touch', marker], /Warden's own state/],
+    [['--policy', 'p.yaml', '--profile', 'coding-agent', '--', 'true'], /mutually exclusive/],
+    [['--bogus', '--', 'true'], /Unknown option|unknown/i],
+  ];
+  mkdirSync(join(wardenHome, 'state'), { recursive: true });
+  for (const [args, re] of cases) {
+    const r = run(args);
+    assert.equal(r.code, 126, `${args.join(' ')} → ${r.code} ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(lines[0]!, /^warden: /);
+    assert.match(lines[0]!, re);
+    assert.ok(!existsSync(marker), `${args.join(' ')} ran the command`);
+  }
+});
+
+test('a missing program is 127 with a clear line', () => {
+  const r = run(['--', 'definitely-not-a-program-xyz']);
+  assert.equal(r.code, 127);
+  assert.match(r.stderr, /not found/);
+});
+
+test('every session leaves a genesis, a start and an end record in the audit log', () => {
+  run(['--', 'sh', '-c', 'exit 3']);
+  const auditDir = join(wardenHome, 'state', 'audit');
+  const logs = readdirSync(auditDir).filter((d) => !d.startsWith('.'));
+  assert.ok(logs.length >= 1);
+  const all = logs.flatMap((l) => readdirSync(join(auditDir, l)).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(auditDir, l, f), 'utf8'))).join('');
+  const recs = all.trim().split('\n').map((l) => JSON.parse(l) as { type?: string; kind?: string; detail?: { exitCode?: number } });
+  assert.ok(recs.some((r) => r.type === 'genesis'));
+  assert.ok(recs.some((r) => r.kind === 'session.start'));
+  assert.ok(recs.some((r) => r.kind === 'session.end' && r.detail?.exitCode === 3));
+  const v = warden(['audit', 'verify', '--json'], { env });
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+});

@@ -1,0 +1,244 @@
+/** Pure tests of the plan builder and the probe interpretation: no kernel involved. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isWardenError } from '../../src/errors.js';
+import { buildPlan, describePlan, isWithin, LL, LL_ALL, LL_READ, type MountOp, type Plan } from '../../src/sandbox/plan.js';
+import { cgroupCapability, probeReport, type HelperProbe, type ProbeReport } from '../../src/sandbox/probe.js';
+import type { SandboxSpec } from '../../src/sandbox/spec.js';
+
+function raw(over: Partial<HelperProbe> = {}): HelperProbe {
+  return {
+    helper: 1,
+    kernel: '6.18.0',
+    machine: 'x86_64',
+    uid: 1000,
+    gid: 1000,
+    landlock: { abi: 7, kernelAbi: 7 },
+    userns: { ok: true, error: null, unprivilegedUsernsClone: -1, maxUserNamespaces: 1000, apparmorRestrictUnprivilegedUserns: -1 },
+    seccomp: { filter: true, killProcess: true, userNotif: true },
+    pidMaxPerNs: { ok: true, error: null },
+    mountSetattr: true,
+    cgroup: { layout: 'v2', v2: { dir: '/sys/fs/cgroup/user.slice/u', controllers: 'memory pids cpu', subtreeControl: '', writable: false, isRoot: false }, v1: {} },
+    ...over,
+  };
+}
+
+function probe(over: Partial<HelperProbe> = {}, env: NodeJS.ProcessEnv = { HOME: '/home/u' }): ProbeReport {
+  return probeReport(raw(over), { helperPath: '/x/warden-helper', env, supervisorPid: 4242 });
+}
+
+function spec(over: Partial<SandboxSpec> = {}): SandboxSpec {
+  return {
+    workspace: '/home/u/proj',
+    readPaths: ['/usr', '/etc', '/usr/bin'],
+    writePaths: ['/home/u/.cache'],
+    denyPaths: ['/home/u/proj/.env', '/home/u/.ssh'],
+    symlinks: [{ path: '/bin', target: 'usr/bin' }],
+    env: { PATH: '/usr/bin:/bin', HOME: '/home/u' },
+    limits: {},
+    tcpConnectPorts: [],
+    allowDegraded: [],
+    argv: ['true'],
+    ...over,
+  };
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (isWardenError(e)) return e.code;
+    throw e;
+  }
+  return 'none';
+}
+
+const dsts = (p: Plan, op: MountOp['op']): string[] => p.mounts.filter((m) => m.op === op).map((m) => m.dst);
+
+describe('buildPlan: mounts', () => {
+  it('starts from synthesized /tmp, /proc, /dev, then grants by depth, then symlinks and masks', () => {
+    const p = buildPlan(spec(), probe());
+    const order = p.mounts.map((m) => `${m.op}:${m.dst}`);
+    assert.equal(order[0], 'tmpfs:/tmp');
+    assert.ok(order.indexOf('proc:/proc') < order.indexOf('bind:/proc/sys'));
+    assert.ok(order.indexOf('tmpfs:/dev') < order.indexOf('bind:/dev/null') && order.indexOf('bind:/dev/null') < order.indexOf('ro:/dev'));
+    assert.deepEqual(dsts(p, 'bind').filter((d) => !d.startsWith('/proc') && !d.startsWith('/dev')), ['/etc', '/usr', '/home/u/.cache', '/home/u/proj']);
+    assert.ok(order.indexOf('symlink:/bin') > order.indexOf('bind:/home/u/proj'));
+    assert.deepEqual(dsts(p, 'mask'), ['/home/u/proj/.env'], '.ssh is not under any grant: invisible anyway, no mask needed');
+    const procSys = p.mounts.find((m) => m.dst === '/proc/sys');
+    assert.deepEqual(procSys, { op: 'bind', src: '/proc/sys', dst: '/proc/sys', readOnly: true, srcInNewRoot: true });
+  });
+
+  it('drops redundant nested grants of the same mode but keeps read-only islands in writable trees', () => {
+    const p = buildPlan(spec({ readPaths: ['/usr', '/usr/bin', '/home/u/proj/vendor'], writePaths: [] }), probe());
+    const binds = p.mounts.filter((m): m is Extract<MountOp, { op: 'bind' }> => m.op === 'bind' && !m.dst.startsWith('/proc') && !m.dst.startsWith('/dev'));
+    assert.deepEqual(binds.map((b) => [b.dst, b.readOnly]), [['/usr', true], ['/home/u/proj', false], ['/home/u/proj/vendor', true]]);
+  });
+
+  it('deny overrides: grants under a denied path are dropped, with a note', () => {
+    const p = buildPlan(spec({ readPaths: ['/usr', '/home/u/.ssh/config'] }), probe());
+    assert.ok(!dsts(p, 'bind').includes('/home/u/.ssh/config'));
+    assert.ok(p.notes.some((n) => n.includes('deny overrides grant of /home/u/.ssh/config')));
+  });
+
+  it('symlinks inside a granted directory are left to the bind', () => {
+    const p = buildPlan(spec({ symlinks: [{ path: '/usr/lib64', target: 'lib' }, { path: '/lib', target: 'usr/lib' }] }), probe());
+    assert.deepEqual(dsts(p, 'symlink').filter((d) => !d.startsWith('/dev')), ['/lib']);
+  });
+
+  it('uses the legacy mount path when mount_setattr is missing or when asked', () => {
+    assert.equal(buildPlan(spec(), probe()).flags.legacyMount, false);
+    assert.equal(buildPlan(spec(), probe({ mountSetattr: false })).flags.legacyMount, true);
+    assert.equal(buildPlan(spec({ legacyMount: true }), probe()).flags.legacyMount, true);
+  });
+});
+
+describe('buildPlan: refusals', () => {
+  it("refuses grants of Warden's own state, and of parents that do not deny it", () => {
+    const env = { HOME: '/home/u' };
+    assert.equal(code(() => buildPlan(spec({ readPaths: ['/home/u/.local/state/warden/audit'] }), probe({}, env))), 'POLICY_INVALID');
+    assert.equal(code(() => buildPlan(spec({ readPaths: ['/home/u/.config'] }), probe({}, env))), 'POLICY_INVALID', 'keys live in ~/.config/warden/keys');
+    assert.equal(code(() => buildPlan(spec({ writePaths: ['/home/u'] }), probe({}, env))), 'POLICY_INVALID');
+    assert.equal(code(() => buildPlan(spec({ readPaths: ['/home/u'], denyPaths: ['/home/u/.local/state/warden', '/home/u/.config/warden'] }), probe({}, env))), 'none');
+    assert.equal(code(() => buildPlan(spec({ workspace: '/srv/w/state/x' }), probe({}, { WARDEN_HOME: '/srv/w' }))), 'WORKSPACE_INVALID');
+    assert.equal(code(() => buildPlan(spec({ workspace: '/srv', readPaths: [] }), probe({}, { WARDEN_HOME: '/srv/w' }))), 'WORKSPACE_INVALID');
+  });
+
+  it('refuses paths with newlines, NUL, non-UTF-8, relative or non-normalised forms', () => {
+    for (const bad of ['/a\nb', '/a\0b', 'rel/path', '/a/../b', '/a/', '/a//b', '/bad\uFFFDname', '/lone\uD800x']) {
+      assert.equal(code(() => buildPlan(spec({ readPaths: [bad] }), probe())), 'POLICY_INVALID', JSON.stringify(bad));
+    }
+    assert.equal(code(() => buildPlan(spec({ workspace: '/w\nx' }), probe())), 'WORKSPACE_INVALID');
+  });
+
+  it('refuses grants of /, /tmp and the synthesized /proc and /dev', () => {
+    for (const p of ['/', '/tmp', '/proc', '/proc/self', '/dev/sda', '/dev']) assert.equal(code(() => buildPlan(spec({ readPaths: [p] }), probe())), 'POLICY_INVALID', p);
+    assert.equal(code(() => buildPlan(spec({ readPaths: ['/tmp/x'] }), probe())), 'none');
+  });
+
+  it('refuses undegradable layers, an empty argv, a denied workspace, bad limits', () => {
+    assert.equal(code(() => buildPlan(spec({ allowDegraded: ['userns' as never] }), probe())), 'USAGE');
+    assert.equal(code(() => buildPlan(spec({ argv: [] }), probe())), 'USAGE');
+    assert.equal(code(() => buildPlan(spec({ denyPaths: ['/home/u'] }), probe())), 'WORKSPACE_INVALID');
+    assert.equal(code(() => buildPlan(spec({ limits: { pids: 1.5 } }), probe())), 'POLICY_INVALID');
+    assert.equal(code(() => buildPlan(spec({ env: { 'A=B': 'x' } }), probe())), 'POLICY_INVALID');
+    assert.equal(code(() => buildPlan(spec({ cwd: '/var' }), probe())), 'POLICY_INVALID');
+  });
+});
+
+describe('buildPlan: landlock, limits, seccomp, env', () => {
+  it('grants read paths read|exec, write paths everything, devices only what they need', () => {
+    const p = buildPlan(spec(), probe());
+    const rule = (path: string): number | undefined => p.landlock.fs.find((r) => r.path === path)?.access;
+    assert.equal(rule('/usr'), LL_READ);
+    assert.equal(rule('/home/u/proj'), LL_ALL);
+    assert.equal(rule('/dev/null'), LL.READ_FILE | LL.WRITE_FILE);
+    assert.equal(rule('/dev/tty')! & LL.IOCTL_DEV, LL.IOCTL_DEV);
+    assert.equal(rule('/dev/null')! & LL.IOCTL_DEV, 0);
+    assert.equal(rule('/proc')! & (LL.WRITE_FILE | LL.EXECUTE), 0);
+    assert.equal(rule('/home/u/proj/.env'), undefined);
+    assert.equal(p.landlock.minAbi, 6);
+    assert.deepEqual(p.landlock.net, []);
+    assert.equal(p.landlock.scopes, 3);
+  });
+
+  it('TCP ports become Landlock net rules and raise the minimum ABI to 4', () => {
+    const p = buildPlan(spec({ tcpConnectPorts: [443, 80, 443], tcpBindPorts: [8080, 80], landlockMinAbi: 1 }), probe());
+    assert.deepEqual(p.landlock.net, [{ port: 80, access: 3 }, { port: 443, access: 2 }, { port: 8080, access: 1 }]);
+    assert.equal(p.landlock.minAbi, 4);
+    assert.equal(code(() => buildPlan(spec({ tcpConnectPorts: [70000] }), probe())), 'POLICY_INVALID');
+  });
+
+  it('WARDEN_LANDLOCK_ABI_MAX flows from the environment into the plan', () => {
+    const pr = probe({}, { HOME: '/home/u', WARDEN_LANDLOCK_ABI_MAX: '3' });
+    assert.equal(pr.landlock.abi, 3);
+    assert.equal(buildPlan(spec(), pr).landlock.abiMax, 3);
+    assert.throws(() => probe({}, { WARDEN_LANDLOCK_ABI_MAX: 'x' }));
+  });
+
+  it('limits without delegable cgroups: rlimits + pid_max, with notes', () => {
+    const p = buildPlan(spec({ limits: { memoryBytes: 256 << 20, pids: 64, nofile: 512, fsizeBytes: 1 << 30, cpu: 1, cpuSeconds: 60 } }), probe());
+    assert.deepEqual(p.cgroups, []);
+    const rl = Object.fromEntries(p.rlimits.map((r) => [r.resource, [r.soft, r.hard]]));
+    assert.deepEqual(rl, { CORE: [0, 0], NOFILE: [512, 512], NPROC: [64, 64], FSIZE: [1 << 30, 1 << 30], CPU: [60, 61], DATA: [256 << 20, 256 << 20] });
+    assert.equal(p.pidMax, 301);
+    assert.ok(p.notes.some((n) => /cpu: cgroups not delegable .*NOT limited/.test(n)));
+    assert.equal(buildPlan(spec({ limits: { pids: 1000 } }), probe()).pidMax, 1001);
+    const noPm = buildPlan(spec({ limits: { pids: 64 } }), probe({ pidMaxPerNs: { ok: false, error: 'kernel < 6.14' } }));
+    assert.equal(noPm.pidMax, 0);
+    assert.ok(noPm.notes.some((n) => n.includes('RLIMIT_NPROC only')));
+  });
+
+  it('cgroup v1 (root on a hybrid host): one session cgroup per controller', () => {
+    const pr = probe({
+      cgroup: {
+        layout: 'hybrid',
+        v2: { dir: '/sys/fs/cgroup/unified', controllers: 'hugetlb', subtreeControl: '', writable: true, isRoot: true },
+        v1: { memory: { dir: '/sys/fs/cgroup/memory/a', writable: true, memsw: true }, pids: { dir: '/sys/fs/cgroup/pids', writable: true }, cpu: { dir: '/sys/fs/cgroup/cpu', writable: true } },
+      },
+    });
+    assert.equal(pr.cgroup.mode, 'v1');
+    const p = buildPlan(spec({ limits: { memoryBytes: 256 << 20, pids: 64, cpu: 0.5 } }), pr);
+    assert.deepEqual(p.cgroups.map((c) => [c.controller, c.parent, c.writes.map((w) => `${w.key}=${w.value}`)]), [
+      ['memory', '/sys/fs/cgroup/memory/a', [`memory.limit_in_bytes=${256 << 20}`, `memory.memsw.limit_in_bytes=${256 << 20}`]],
+      ['pids', '/sys/fs/cgroup/pids', ['pids.max=64']],
+      ['cpu', '/sys/fs/cgroup/cpu', ['cpu.cfs_period_us=100000', 'cpu.cfs_quota_us=50000']],
+    ]);
+    assert.ok(!p.rlimits.some((r) => r.resource === 'DATA'), 'memory is bounded by the cgroup, not per process');
+  });
+
+  it('cgroup v2: used only when the controllers are delegated', () => {
+    const v2 = (over: object) => cgroupCapability({ layout: 'v2', v2: { dir: '/sys/fs/cgroup/u', controllers: 'memory pids cpu', subtreeControl: 'memory pids cpu', writable: true, isRoot: false, ...over }, v1: {} });
+    assert.equal(v2({}).mode, 'v2');
+    assert.equal(v2({ writable: false }).mode, null);
+    assert.match(v2({ subtreeControl: '' }).reason, /subtree_control lacks memory,pids,cpu/);
+    assert.equal(v2({ subtreeControl: '', isRoot: true }).mode, 'v2');
+    const pr = probe({ cgroup: { layout: 'v2', v2: { dir: '/sys/fs/cgroup/u', controllers: 'memory pids', subtreeControl: 'memory pids', writable: true, isRoot: false }, v1: {} } });
+    const p = buildPlan(spec({ limits: { memoryBytes: 1 << 30, pids: 100 } }), pr);
+    assert.equal(p.cgroups.length, 1);
+    assert.deepEqual(p.cgroups[0]!.writes.map((w) => `${w.target}:${w.key}=${w.value}`), ['parent:cgroup.subtree_control=+memory +pids', `session:memory.max=${1 << 30}`, 'session:memory.swap.max=0', 'session:pids.max=100']);
+    assert.deepEqual(p.cgroups[0]!.reads, ['memory.peak', 'pids.peak']);
+  });
+
+  it('seccomp bytes come from the filter builder for the probed arch', () => {
+    const p = buildPlan(spec(), probe());
+    assert.ok(p.seccomp && p.seccomp.insns > 10 && p.seccomp.bytes.length === p.seccomp.insns * 8);
+    const none = buildPlan(spec(), probe({ machine: 'riscv64' }));
+    assert.equal(none.seccomp, null);
+    assert.ok(none.notes.some((n) => n.includes('no seccomp filter')));
+  });
+
+  it('env is exactly the spec, argv and cwd are kept, supervisor pid from the probe', () => {
+    const p = buildPlan(spec({ env: { A: '1', B: 'x=y' }, cwd: '/home/u/proj/sub' }), probe());
+    assert.deepEqual(p.env, ['A=1', 'B=x=y']);
+    assert.equal(p.cwd, '/home/u/proj/sub');
+    assert.equal(p.supervisorPid, 4242);
+    assert.equal(p.flags.newSession, true);
+    assert.deepEqual(buildPlan(spec({ allowDegraded: ['landlock', 'landlock', 'cgroup'] }), probe()).degradable, ['landlock', 'cgroup']);
+  });
+
+  it('describePlan explains every layer', () => {
+    const text = describePlan(buildPlan(spec({ limits: { pids: 64 } }), probe())).join('\n');
+    for (const s of ['mount: /home/u/proj/.env masked (deny)', 'landlock: /usr read', 'rlimit: NPROC 64/64', 'pid_max: 301', 'seccomp:', 'capabilities: none', 'env: PATH HOME'])
+      assert.ok(text.includes(s), s);
+  });
+
+  it('isWithin', () => {
+    assert.ok(isWithin('/a/b', '/a') && isWithin('/a', '/a') && isWithin('/x', '/'));
+    assert.ok(!isWithin('/ab', '/a') && !isWithin('/a', '/a/b'));
+  });
+});
+
+describe('probe interpretation', () => {
+  it('reports why user namespaces are unavailable', () => {
+    const pr = probe({ userns: { ok: false, error: 'Operation not permitted', unprivilegedUsernsClone: 0, maxUserNamespaces: 0, apparmorRestrictUnprivilegedUserns: 1 } });
+    assert.equal(pr.userns.ok, false);
+    assert.match(pr.userns.reason!, /unprivileged_userns_clone=0.*max_user_namespaces=0.*apparmor_restrict_unprivileged_userns=1/);
+    assert.equal(pr.layers['userns']!.supported, false);
+  });
+  it('maps the machine to a seccomp arch', () => {
+    assert.equal(probe().arch, 'x86_64');
+    assert.equal(probe({ machine: 'aarch64' }).arch, 'aarch64');
+    assert.equal(probe({ machine: 'armv7l' }).arch, null);
+  });
+});
