@@ -13,11 +13,14 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   approvals: async () => (await import('./approvals.js')).approvalsCommand,
   audit: async () => (await import('./audit.js')).auditCommand,
   check: async () => (await import('./check.js')).checkCommand,
+  hook: async () => (await import('./hook.js')).hookCommand,
   mcp: async () => (await import('./mcp.js')).mcpCommand,
 };
 
 /** Exit code for a usage or startup error of each command (the contracts in DESIGN.md §4). */
-const FAILURE_EXIT: Record<string, number> = { run: 126, audit: 3 };
+// hook: both agents let a tool run on any exit code but 0 (with a decision) and 2 (block), so a
+// crash inside Warden must be 2, never a silent pass.
+const FAILURE_EXIT: Record<string, number> = { run: 126, audit: 3, hook: 2 };
 
 export const USAGE = `usage: warden <command> [options]
 
@@ -27,6 +30,7 @@ commands:
   policy check FILE | policy explain --policy FILE --event JSON | policy profiles
   audit verify|show|pubkey [--audit-dir DIR] [--json]
   check --json [--stdin | -- COMMAND]
+  hook claude-code|codex [--policy FILE | --profile NAME] [--workspace DIR]
   approvals list [--json] | approvals approve ID [--session] | approvals deny ID
   mcp --policy FILE -- SERVER_CMD ARGS...  |  mcp --policy FILE --listen 127.0.0.1:PORT --upstream URL
   mcp pin --accept|--list ...
