@@ -22,7 +22,7 @@
 enum rec_type {
   R_CONFIG = 1, R_MOUNT = 2, R_LL_PATH = 3, R_LL_NET = 4, R_RLIMIT = 5, R_ENV = 6, R_ARGV = 7,
   R_CWD = 8, R_SECCOMP = 9, R_CG_DIR = 10, R_CG_WRITE = 11, R_CG_READ = 12, R_HOSTNAME = 13,
-  R_MAX_TYPE = 13
+  R_RELAY = 14, R_MAX_TYPE = 14
 };
 
 /* config.flags */
@@ -47,6 +47,9 @@ struct mount_rec { uint32_t op, flags, mode; uint64_t size; const char *src, *ds
 struct ll_path { uint64_t access; const char *path; };
 struct ll_net { uint64_t access; uint64_t port; };
 struct rlim_rec { uint32_t resource; uint64_t soft, hard; };
+/* The egress relay (relay.c): tcp_port -> proxy socket; dns_port UDP (+TCP with RELAY_DNS_TCP) -> dns socket. */
+#define RELAY_DNS_TCP 1u
+struct relay_rec { uint32_t tcp_port, dns_port, flags; const char *proxy, *dns; };
 struct cg_write { uint32_t target; uint32_t optional; const char *key, *value; };
 struct cg_dir {
   const char *parent;
@@ -68,6 +71,7 @@ struct plan {
   const char *cwd, *hostname;
   const uint8_t *seccomp; size_t seccomp_len;
   struct cg_dir *cg; size_t ncg;
+  struct relay_rec relay; /* relay.tcp_port == 0: no relay */
 };
 
 /* plan.c */
@@ -95,6 +99,10 @@ void drop_capabilities(void);
 void apply_landlock(const struct plan *p);
 void apply_seccomp(const struct plan *p);
 int kernel_at_least(int major, int minor);
+
+/* relay.c */
+#include <sys/types.h>
+pid_t start_relay(const struct plan *p, pid_t init);
 
 /* probe.c */
 int run_probe(void);

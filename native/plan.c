@@ -208,6 +208,15 @@ static int parse_record(struct plan *p, uint32_t type, struct cur *r, int *have_
     g->reads[g->nreads++] = s;
     break;
   }
+  case R_RELAY:
+    if (p->relay.tcp_port) return bad(r, "duplicate relay");
+    if (get32(r, &a) || get32(r, &b) || get32(r, &p->relay.flags) || get32(r, &d) || get_str(r, 0, &s) ||
+        get_str(r, 0, &s2) || check_path(r, "relay proxy socket", s) || check_path(r, "relay dns socket", s2))
+      return -1;
+    if (!a || !b || a > 65535 || b > 65535 || a == b || p->relay.flags & ~RELAY_DNS_TCP || d) return bad(r, "bad relay record");
+    if (strlen(s) > 107 || strlen(s2) > 107) return bad(r, "relay socket path longer than 107 bytes");
+    p->relay = (struct relay_rec){a, b, p->relay.flags, s, s2};
+    break;
   default:
     return bad(r, "unknown record type %u", type);
   }
@@ -287,5 +296,8 @@ void plan_dump(const struct plan *p) {
   if (p->seccomp) printf("seccomp insns=%zu\n", p->seccomp_len / 8);
   for (size_t i = 0; i < p->nenv; i++) put_escaped("env ", p->env[i]);
   for (size_t i = 0; i < p->nargv; i++) put_escaped("argv ", p->argv[i]);
+  if (p->relay.tcp_port)
+    printf("relay tcp_port=%u dns_port=%u flags=%u proxy=%s dns=%s\n", p->relay.tcp_port, p->relay.dns_port,
+           p->relay.flags, p->relay.proxy, p->relay.dns);
   printf("cwd %s\n", p->cwd);
 }

@@ -172,6 +172,7 @@ static void __attribute__((noreturn)) run_init(const struct plan *p, int syncfd,
   layer_active("utsns");
   bring_up_loopback();
   layer_active("netns");
+  if (p->relay.tcp_port) layer_active("egress"); /* 'g' is only sent once the relay listens */
   setup_mounts(p);
   /* Second byte: the cgroup move is done (c = active, d = degraded, - = none planned). It runs in
    * parallel with our setup (a first cgroup migration costs an RCU grace period), but nothing
@@ -343,6 +344,7 @@ static int run_outer(struct plan *p) {
     refuse("userns", "maps", "see `warden doctor`", "cannot write uid/gid maps: %s", strerror(err));
   }
   status_line("init pid=%ld", pid);
+  pid_t relay = p->relay.tcp_port ? start_relay(p, (pid_t)pid) : -1;
   size_t planned = p->ncg;
   if (write(sync[1], "g", 1) != 1) { kill((pid_t)pid, SIGKILL); refuse("helper", "sync", "retry", "sync: %s", strerror(errno)); }
   cgroup_attach(p, (pid_t)pid);
@@ -367,6 +369,7 @@ static int run_outer(struct plan *p) {
   int cmd = status, got = 0;
   while ((got = (int)read(result[0], &cmd, sizeof cmd)) < 0 && errno == EINTR) {}
   if (got != (int)sizeof cmd) cmd = status;
+  if (relay > 0) kill(relay, SIGKILL), waitpid(relay, NULL, 0); /* egress ends with the session */
   char extra[2048] = "";
   cgroup_finish(p, extra, sizeof extra);
   struct rusage ru;

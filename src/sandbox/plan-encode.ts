@@ -25,11 +25,13 @@ export const REC = {
   CG_WRITE: 11,
   CG_READ: 12,
   HOSTNAME: 13,
+  RELAY: 14,
 } as const;
 
 export const CONFIG_FLAG = { NEW_SESSION: 1, LEGACY_MOUNT: 2, SECCOMP_NOTIFY: 4 } as const;
 export const LAYER_BIT: Record<(typeof DEGRADABLE_LAYERS)[number], number> = { landlock: 1, seccomp: 2, pidmax: 4, cgroup: 8 };
 export const MOUNT_OP: Record<MountOp['op'], number> = { bind: 1, tmpfs: 2, proc: 3, devpts: 4, mask: 5, symlink: 6, dir: 7, ro: 8 };
+export const RELAY_FLAG = { DNS_TCP: 1 } as const;
 export const MOUNT_FLAG = { RO: 1, DEV: 2, SRC_NEWROOT: 4, NOEXEC: 8 } as const;
 /** Linux generic resource numbers (x86_64 and aarch64 agree). */
 export const RLIMIT_NR: Record<RlimitName, number> = { CPU: 0, FSIZE: 1, DATA: 2, CORE: 4, NPROC: 6, NOFILE: 7, AS: 9 };
@@ -134,6 +136,10 @@ export function encodePlan(plan: Plan): Uint8Array {
   for (const e of plan.env) rec(REC.ENV, utf8(e, MAX_ARG));
   for (const a of plan.argv) rec(REC.ARGV, utf8(a, MAX_ARG));
   rec(REC.CWD, utf8(plan.cwd));
+  if (plan.relay) {
+    const r = plan.relay;
+    rec(REC.RELAY, new Writer().u32(r.tcpPort).u32(r.dnsPort).u32(r.dnsTcp ? RELAY_FLAG.DNS_TCP : 0).u32(0).str(r.proxySocket).str(r.dnsSocket));
+  }
 
   const body = Buffer.concat(records.map(([t, b]) => Buffer.concat([new Writer().u32(t).u32(b.length).bytes(), b])));
   const header = new Writer().u32(PLAN_MAGIC).u32(PLAN_VERSION).u32(16 + body.length).u32(records.length).bytes();

@@ -18,7 +18,7 @@ import { posix } from 'node:path';
 import { WardenError } from '../errors.js';
 import type { ProbeReport } from './probe.js';
 import { buildSeccompFilter } from './seccomp/filter.js';
-import { DEGRADABLE_LAYERS, type DegradableLayer, type SandboxSpec } from './spec.js';
+import { DEGRADABLE_LAYERS, EGRESS_DNS_PORT, EGRESS_PORT, egressEnv, type DegradableLayer, type SandboxSpec } from './spec.js';
 
 /** Landlock filesystem rights, as the kernel numbers them. */
 export const LL = {
@@ -112,6 +112,8 @@ export interface Plan {
   argv: string[];
   cwd: string;
   degradable: DegradableLayer[];
+  /** The egress relay (native/relay.c), null = no network at all (loopback only). */
+  relay: { tcpPort: number; dnsPort: number; dnsTcp: boolean; proxySocket: string; dnsSocket: string } | null;
   /** Human-readable notes on choices and fallbacks (for --explain and the audit record). */
   notes: string[];
 }
@@ -272,8 +274,27 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
     }
   }
 
+  // ---- egress ----
+  let relay: Plan['relay'] = null;
+  const connectPorts = [...(spec.tcpConnectPorts ?? [])];
+  if (spec.egress) {
+    const e = spec.egress;
+    const sock = (p: string, what: string): string => {
+      checkPath(p, what);
+      if (Buffer.byteLength(p) > 107) invalid(`${what}: socket path longer than 107 bytes: ${p}`, 'use a shorter run directory (XDG_RUNTIME_DIR)');
+      return p;
+    };
+    const port = e.port ?? EGRESS_PORT;
+    if (!Number.isInteger(port) || port < 1 || port > 65535 || port === EGRESS_DNS_PORT) invalid(`egress: bad relay port ${String(port)}`);
+    relay = { tcpPort: port, dnsPort: EGRESS_DNS_PORT, dnsTcp: true, proxySocket: sock(e.proxySocket, 'egress.proxySocket'), dnsSocket: sock(e.dnsSocket, 'egress.dnsSocket') };
+    connectPorts.push(port, EGRESS_DNS_PORT);
+    // After every grant and mask: the generated resolv.conf covers the host's.
+    mounts.push({ op: 'bind', src: checkPath(e.resolvConf, 'egress.resolvConf'), dst: checkPath(e.resolvConfAt ?? '/etc/resolv.conf', 'egress.resolvConfAt'), readOnly: true, noexec: true });
+    notes.push(`egress: relay 127.0.0.1:${port} -> ${relay.proxySocket}, 127.0.0.1:53 udp+tcp -> ${relay.dnsSocket}`);
+  } else notes.push('egress: none (no network beyond the sandbox loopback)');
+
   // ---- landlock ----
-  const tcpConnect = [...new Set(spec.tcpConnectPorts ?? [])];
+  const tcpConnect = [...new Set(connectPorts)];
   const tcpBind = [...new Set(spec.tcpBindPorts ?? [])];
   for (const port of [...tcpConnect, ...tcpBind])
     if (!Number.isInteger(port) || port < 1 || port > 65535) invalid(`network: bad TCP port ${String(port)}`);
@@ -354,7 +375,8 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
 
   // ---- env, argv ----
   const env: string[] = [];
-  for (const [k, v] of Object.entries(spec.env)) {
+  const envVars = relay ? { ...spec.env, ...egressEnv(relay.tcpPort) } : spec.env;
+  for (const [k, v] of Object.entries(envVars)) {
     if (!k || k.includes('=') || k.includes('\0') || typeof v !== 'string' || v.includes('\0')) invalid(`env: bad variable ${JSON.stringify(k)}`);
     if (!wellFormed(k) || !wellFormed(v)) invalid(`env: ${JSON.stringify(k)} is not valid UTF-8`);
     env.push(`${k}=${v}`);
@@ -389,6 +411,7 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
     argv: [...spec.argv],
     cwd,
     degradable,
+    relay,
     notes,
   };
 }
@@ -440,6 +463,8 @@ export function describePlan(plan: Plan): string[] {
   out.push(plan.seccomp ? `seccomp: ${plan.seccomp.insns} instructions` : 'seccomp: none');
   if (plan.seccomp) for (const d of plan.seccomp.description) out.push(`seccomp: ${d}`);
   out.push('capabilities: none (bounding, ambient, permitted, effective, inheritable cleared; securebits locked); no_new_privs');
+  if (plan.relay) out.push(`egress: relay 127.0.0.1:${plan.relay.tcpPort} -> ${plan.relay.proxySocket}; 127.0.0.1:${plan.relay.dnsPort} udp+tcp -> ${plan.relay.dnsSocket}`);
+  else out.push('egress: none (loopback only)');
   out.push(`fds: only 0-2; env: ${plan.env.map((e) => e.slice(0, e.indexOf('='))).join(' ') || '(empty)'}`);
   out.push(`exec: ${JSON.stringify(plan.argv)} in ${plan.cwd}${plan.flags.newSession ? ' (new session)' : ''}`);
   if (plan.degradable.length) out.push(`allowed degraded: ${plan.degradable.join(', ')}`);

@@ -21,7 +21,8 @@ export type LayerName =
   | 'pidmax'
   | 'cgroup'
   | 'fds'
-  | 'env';
+  | 'env'
+  | 'egress';
 
 /**
  * Layers that `--allow-degraded` may name. The namespaces, capability drop, no_new_privs, fd and
@@ -69,7 +70,7 @@ export interface SandboxSpec {
   /** The command's environment, exactly (nothing is inherited). */
   env: Record<string, string>;
   limits: SandboxLimits;
-  /** TCP ports the sandbox may connect to (Landlock ABI >= 4). Empty for now: the egress relay comes later. */
+  /** TCP ports the sandbox may connect to (Landlock ABI >= 4); the egress relay's ports are added by `egress`. */
   tcpConnectPorts: number[];
   /** TCP ports the sandbox may bind (Landlock ABI >= 4). Default none. */
   tcpBindPorts?: number[];
@@ -91,6 +92,48 @@ export interface SandboxSpec {
   landlockMinAbi?: number;
   /** ABI >= 7: also log denials after exec to the kernel audit log (LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON). */
   landlockAuditLog?: boolean;
+  /**
+   * The egress layer (DESIGN.md §2 L2): a relay in the sandbox's network namespace forwards TCP on
+   * 127.0.0.1:`port` to the supervisor's proxy socket and DNS on 127.0.0.1:53 (UDP and TCP) to its
+   * DNS stub socket. The plan then grants TCP connect to those two ports only, sets the proxy
+   * variables (upper and lower case), and binds `resolvConf` (a host file saying
+   * `nameserver 127.0.0.1`) read-only over `resolvConfAt` (default /etc/resolv.conf; the host's
+   * symlink target when /etc/resolv.conf is a symlink). Without it the sandbox has no network.
+   */
+  egress?: SandboxEgress;
   /** Test hook: use the mount(2) remount path even where mount_setattr exists. */
   legacyMount?: boolean;
+}
+
+export interface SandboxEgress {
+  /** Absolute path of the supervisor's proxy unix socket (at most 107 bytes, no symlinks). */
+  proxySocket: string;
+  /** Absolute path of the supervisor's DNS stub stream socket (2-byte framed). */
+  dnsSocket: string;
+  /** The relay's TCP port inside the namespace (default 3128; the namespace is private). */
+  port?: number;
+  /** Host file bound read-only as the sandbox's resolv.conf. */
+  resolvConf: string;
+  /** Where it is bound inside (default /etc/resolv.conf). */
+  resolvConfAt?: string;
+}
+
+/** The relay's fixed port inside the sandbox's private network namespace. */
+export const EGRESS_PORT = 3128;
+export const EGRESS_DNS_PORT = 53;
+
+/** The proxy variables a sandbox with egress gets (upper and lower case). */
+export function egressEnv(port: number = EGRESS_PORT): Record<string, string> {
+  const http = `http://127.0.0.1:${port}`;
+  const vars: Record<string, string> = {
+    HTTP_PROXY: http,
+    HTTPS_PROXY: http,
+    // The proxy sniffs SOCKS5 vs HTTP on the same port; socks5h = names resolved by the proxy.
+    ALL_PROXY: `socks5h://127.0.0.1:${port}`,
+    // The sandbox's own loopback stays direct (nothing there but the relay; TCP connect elsewhere
+    // is denied by Landlock, so this fails fast rather than reaching the host's loopback).
+    NO_PROXY: 'localhost,127.0.0.1,::1',
+  };
+  for (const [k, v] of Object.entries(vars)) vars[k.toLowerCase()] = v;
+  return vars;
 }

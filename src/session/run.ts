@@ -10,6 +10,8 @@ import { buildPlan } from '../sandbox/plan.js';
 import { launchSandbox } from '../sandbox/launch.js';
 import { assertWorkspace, resolveHostPaths } from '../sandbox/host-paths.js';
 import { DEGRADABLE_LAYERS, type DegradableLayer } from '../sandbox/spec.js';
+import { startApprovals } from './approvals.js';
+import { egressAuditEvent, startEgress } from './egress.js';
 import { expandGlobs } from './fs-expand.js';
 import { cachedProbe } from './probe-cache.js';
 import { specFromPolicy } from './spec-from-policy.js';
@@ -83,19 +85,53 @@ export async function runSession(o: RunOptions): Promise<number> {
     { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs },
     { resolve: resolveHostPaths, expandGlobs, totalMemoryBytes: totalmem() },
   );
-  const plan = buildPlan(spec, probe);
   const session = `${new Date(t0).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
-  const planned = ['userns', 'mountns', 'pidns', 'netns', 'ipcns', 'utsns', 'landlock', 'seccomp', 'caps', 'nnp', 'rlimits', 'fds', 'env'];
-  const audit: AuditWriter = await openAuditWriter({
-    env: o.env,
-    thread: 'inline',
-    genesis: {
-      policyHash: policy.hash,
-      wardenVersion: o.wardenVersion,
-      layers: { active: planned.filter((l) => !(allowDegraded as string[]).includes(l)), degraded: allowDegraded },
-      detail: { session, policy: loaded.source, workspace, argv: o.argv },
+  // Egress: the sandbox's only way out is Warden's proxy and DNS stub, reached through the relay
+  // in its network namespace. Records arrive only after launch, when the audit log is open.
+  let audit: AuditWriter | undefined;
+  const approvals = await startApprovals({ policy, session, runDir: dirs.run, audit: (ev) => audit?.enqueue(ev) });
+  const egress = await startEgress({
+    policy,
+    runDir: dirs.run,
+    session,
+    audit: (r) => {
+      const ev = egressAuditEvent(session, r);
+      if (ev) audit?.enqueue(ev);
     },
+    ...(approvals ? { approve: (req) => approvals.approveConnection(req) } : {}),
   });
+  try {
+    spec.egress = egress.spec;
+    const plan = buildPlan(spec, probe);
+    const planned = ['userns', 'mountns', 'pidns', 'netns', 'ipcns', 'utsns', 'landlock', 'seccomp', 'caps', 'nnp', 'rlimits', 'fds', 'env', 'egress'];
+    audit = await openAuditWriter({
+      env: o.env,
+      thread: 'inline',
+      genesis: {
+        policyHash: policy.hash,
+        wardenVersion: o.wardenVersion,
+        layers: { active: planned.filter((l) => !(allowDegraded as string[]).includes(l)), degraded: allowDegraded },
+        detail: { session, policy: loaded.source, workspace, argv: o.argv },
+      },
+    });
+    return await execute(o, { plan, audit, session, workspace, source: loaded.source, t0 });
+  } finally {
+    await egress.close();
+    await approvals?.close();
+  }
+}
+
+interface Prepared {
+  plan: ReturnType<typeof buildPlan>;
+  audit: AuditWriter;
+  session: string;
+  workspace: string;
+  source: string;
+  t0: number;
+}
+
+async function execute(o: RunOptions, p: Prepared): Promise<number> {
+  const { plan, audit, session, workspace, t0 } = p;
   const proc = { pid: process.pid, exe: o.argv[0]!, argv: o.argv };
   let handle;
   try {
@@ -109,7 +145,7 @@ export async function runSession(o: RunOptions): Promise<number> {
   const relays: Array<[NodeJS.Signals, () => void]> = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const).map((s) => [s, relay(s)]);
   for (const [s, fn] of relays) process.on(s, fn);
   void handle.ready.then((layers) => {
-    if (layers) audit.enqueue({ session, kind: 'session.start', decision: 'allow', rule: 'policy', resource: workspace, proc, detail: { layers, policy: loaded.source, notes: plan.notes } });
+    if (layers) audit.enqueue({ session, kind: 'session.start', decision: 'allow', rule: 'policy', resource: workspace, proc, detail: { layers, policy: p.source, notes: plan.notes } });
   });
   const result = await handle.result.finally(() => {
     for (const [s, fn] of relays) process.off(s, fn);

@@ -13,6 +13,7 @@ export interface DecodedPlan {
   argv: string[];
   cwd?: string;
   seccomp?: Uint8Array;
+  relay?: { tcpPort: number; dnsPort: number; flags: number; proxy: string; dns: string };
   cgroups: Array<{ parent: string; writes: Array<{ target: number; optional: number; key: string; value: string }>; reads: string[] }>;
 }
 
@@ -99,6 +100,12 @@ export function decodePlan(bytes: Uint8Array): DecodedPlan {
       case 13:
         p.hostname = str(len);
         break;
+      case 14: {
+        const tcpPort = u32(), dnsPort = u32(), flags = u32();
+        if (u32() !== 0) throw new Error('relay reserved');
+        p.relay = { tcpPort, dnsPort, flags, proxy: str(u32()), dns: str(u32()) };
+        break;
+      }
       default:
         throw new Error(`record type ${type}`);
     }

@@ -94,6 +94,33 @@ describe('plan encoding', () => {
     assert.ok(lines.includes('env EMPTY='));
     assert.deepEqual(lines.filter((l) => l.startsWith('argv ')), ['argv sh', 'argv -c', 'argv echo "a b"', 'argv ']);
     assert.equal(lines.at(-1), 'cwd /home/u/p');
+    assert.ok(!lines.some((l) => l.startsWith('relay ')));
+  });
+
+  it('encodes the egress relay record, its Landlock ports, resolv.conf bind and proxy env', () => {
+    const base = samplePlan();
+    const probe = probeReport(rawProbe, { helperPath: '/x', env: { HOME: '/home/u', WARDEN_LANDLOCK_ABI_MAX: '5' }, supervisorPid: 77 });
+    const plan = buildPlan(
+      {
+        workspace: '/home/u/p', readPaths: ['/usr', '/etc'], writePaths: [], denyPaths: [], env: { PATH: '/usr/bin', HTTP_PROXY: 'http://evil:1' },
+        limits: {}, tcpConnectPorts: [], allowDegraded: [], argv: ['true'],
+        egress: { proxySocket: '/run/w/s/proxy.sock', dnsSocket: '/run/w/s/dns.sock', resolvConf: '/run/w/s/resolv.conf' },
+      },
+      probe,
+    );
+    assert.ok(base.relay === null);
+    assert.deepEqual(plan.relay, { tcpPort: 3128, dnsPort: 53, dnsTcp: true, proxySocket: '/run/w/s/proxy.sock', dnsSocket: '/run/w/s/dns.sock' });
+    assert.deepEqual(plan.landlock.net, [{ port: 53, access: 2 }, { port: 3128, access: 2 }]);
+    assert.deepEqual(plan.mounts.at(-1), { op: 'bind', src: '/run/w/s/resolv.conf', dst: '/etc/resolv.conf', readOnly: true, noexec: true });
+    for (const k of ['HTTP_PROXY', 'https_proxy']) assert.ok(plan.env.includes(`${k}=http://127.0.0.1:3128`), k);
+    assert.ok(plan.env.includes('ALL_PROXY=socks5h://127.0.0.1:3128'));
+    assert.ok(!plan.env.includes('HTTP_PROXY=http://evil:1'));
+    const d = decodePlan(encodePlan(plan));
+    assert.deepEqual(d.relay, { tcpPort: 3128, dnsPort: 53, flags: 1, proxy: '/run/w/s/proxy.sock', dns: '/run/w/s/dns.sock' });
+    const r = spawnSync(helperPath(), ['--dump-plan'], { input: Buffer.from(encodePlan(plan)), encoding: 'utf8', env: {} });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.includes('relay tcp_port=3128 dns_port=53 flags=1 proxy=/run/w/s/proxy.sock dns=/run/w/s/dns.sock\n'));
+    assert.throws(() => buildPlan({ workspace: '/home/u/p', readPaths: [], writePaths: [], denyPaths: [], env: {}, limits: {}, tcpConnectPorts: [], allowDegraded: [], argv: ['true'], egress: { proxySocket: '/' + 'x'.repeat(120), dnsSocket: '/d', resolvConf: '/r' } }, probe), /longer than 107/);
   });
 });
 
@@ -149,6 +176,11 @@ const MALFORMED: Array<[string, Buffer]> = [
   ['unknown degradable layer', plan([config({ degradable: 0x40 }), argv, cwd])],
   ['cgroup dir outside /sys/fs/cgroup', plan([config(), rec(10, Buffer.from('/etc')), argv, cwd])],
   ['cgroup file name with a slash', plan([config(), rec(10, Buffer.from('/sys/fs/cgroup/pids')), rec(11, Buffer.concat([u32(0), u32(0), str('../x'), str('1')])), argv, cwd])],
+  ['relay with equal ports', plan([config(), rec(14, Buffer.concat([u32(53), u32(53), u32(0), u32(0), str('/p'), str('/d')])), argv, cwd])],
+  ['relay with unknown flags', plan([config(), rec(14, Buffer.concat([u32(3128), u32(53), u32(2), u32(0), str('/p'), str('/d')])), argv, cwd])],
+  ['relay socket path too long', plan([config(), rec(14, Buffer.concat([u32(3128), u32(53), u32(0), u32(0), str('/' + 'p'.repeat(110)), str('/d')])), argv, cwd])],
+  ['relay socket path relative', plan([config(), rec(14, Buffer.concat([u32(3128), u32(53), u32(0), u32(0), str('p'), str('/d')])), argv, cwd])],
+  ['duplicate relay', plan([config(), rec(14, Buffer.concat([u32(3128), u32(53), u32(0), u32(0), str('/p'), str('/d')])), rec(14, Buffer.concat([u32(3128), u32(53), u32(0), u32(0), str('/p'), str('/d')])), argv, cwd])],
   ['bytes after the last record', Buffer.concat([plan([config(), argv, cwd], { total: 16 + config().length + argv.length + cwd.length + 3 }), Buffer.alloc(3)])],
 ];
 
