@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { WardenError } from '../errors.js';
 import { wardenDirs } from '../paths.js';
 import { loadPolicy } from '../policy/load.js';
-import { openAuditWriter, type AuditWriter } from '../audit/index.js';
+import { openAuditWriter, type AuditWriter } from '../audit/writer.js';
 import { buildPlan } from '../sandbox/plan.js';
 import { launchSandbox } from '../sandbox/launch.js';
 import { assertWorkspace, resolveHostPaths } from '../sandbox/host-paths.js';
@@ -89,35 +89,56 @@ export async function runSession(o: RunOptions): Promise<number> {
   // Egress: the sandbox's only way out is Warden's proxy and DNS stub, reached through the relay
   // in its network namespace. Records arrive only after launch, when the audit log is open.
   let audit: AuditWriter | undefined;
-  const approvals = await startApprovals({ policy, session, runDir: dirs.run, audit: (ev) => audit?.enqueue(ev) });
-  const egress = await startEgress({
-    policy,
-    runDir: dirs.run,
-    session,
-    audit: (r) => {
-      const ev = egressAuditEvent(session, r);
-      if (ev) audit?.enqueue(ev);
+  // The audit log opens while the egress sockets start; nothing runs before its genesis is durable.
+  const planned = ['userns', 'mountns', 'pidns', 'netns', 'ipcns', 'utsns', 'landlock', 'seccomp', 'caps', 'nnp', 'rlimits', 'fds', 'env', 'egress'];
+  const opening = openAuditWriter({
+    env: o.env,
+    thread: 'inline',
+    genesis: {
+      policyHash: policy.hash,
+      wardenVersion: o.wardenVersion,
+      layers: { active: planned.filter((l) => !(allowDegraded as string[]).includes(l)), degraded: allowDegraded },
+      detail: { session, policy: loaded.source, workspace, argv: o.argv },
     },
-    ...(approvals ? { approve: (req) => approvals.approveConnection(req) } : {}),
   });
+  opening.catch(() => undefined);
+  let approvals: Awaited<ReturnType<typeof startApprovals>>;
+  let egress: Awaited<ReturnType<typeof startEgress>> | undefined;
   try {
+    approvals = await startApprovals({ policy, session, runDir: dirs.run, audit: (ev) => audit?.enqueue(ev) });
+    const approver = approvals;
+    egress = await startEgress({
+      policy,
+      runDir: dirs.run,
+      session,
+      audit: (r) => {
+        const ev = egressAuditEvent(session, r);
+        if (ev) audit?.enqueue(ev);
+      },
+      ...(approver ? { approve: (req) => approver.approveConnection(req) } : {}),
+    });
     spec.egress = egress.spec;
     const plan = buildPlan(spec, probe);
-    const planned = ['userns', 'mountns', 'pidns', 'netns', 'ipcns', 'utsns', 'landlock', 'seccomp', 'caps', 'nnp', 'rlimits', 'fds', 'env', 'egress'];
-    audit = await openAuditWriter({
-      env: o.env,
-      thread: 'inline',
-      genesis: {
-        policyHash: policy.hash,
-        wardenVersion: o.wardenVersion,
-        layers: { active: planned.filter((l) => !(allowDegraded as string[]).includes(l)), degraded: allowDegraded },
-        detail: { session, policy: loaded.source, workspace, argv: o.argv },
-      },
-    });
+    audit = await opening;
     return await execute(o, { plan, audit, session, workspace, source: loaded.source, t0 });
+  } catch (e) {
+    // A refusal after the log was opened is itself a decision: record it, then refuse.
+    const a = audit ?? (await opening.catch(() => undefined));
+    if (a && !(e instanceof SessionDone)) {
+      await a.append({ session, kind: 'session.refused', decision: 'deny', rule: 'warden', resource: workspace, detail: { reason: (e as Error).message } }).catch(() => undefined);
+      await a.close().catch(() => undefined);
+    }
+    throw e instanceof SessionDone ? e.cause : e;
   } finally {
-    await egress.close();
+    await egress?.close();
     await approvals?.close();
+  }
+}
+
+/** Wraps failures raised after `execute` already closed the log (nothing more to record). */
+class SessionDone extends Error {
+  constructor(override readonly cause: unknown) {
+    super('session done');
   }
 }
 
@@ -139,7 +160,7 @@ async function execute(o: RunOptions, p: Prepared): Promise<number> {
   } catch (e) {
     await audit.append({ session, kind: 'session.refused', decision: 'deny', rule: 'sandbox', resource: workspace, proc, detail: { reason: (e as Error).message } });
     await audit.close();
-    throw e;
+    throw new SessionDone(e);
   }
   const relay = (sig: NodeJS.Signals) => () => handle.kill(sig);
   const relays: Array<[NodeJS.Signals, () => void]> = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const).map((s) => [s, relay(s)]);

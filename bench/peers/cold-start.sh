@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Cold start, side by side: `warden run -- true` against the peers running the same `true`, in one
+# hyperfine invocation (no intermediate shell, -N), so the rows share the machine's state.
+#
+#   bench/peers/setup.sh            # once: hyperfine, bubblewrap, socat, ripgrep, srt, codex
+#   bench/peers/cold-start.sh       # env: RUNS (default 20), WARMUP (3), PEERS_DIR, OUT
+#
+# Budget (DESIGN.md §5): warden run -- true, cold, <= 80 ms median.
+# Writes the hyperfine JSON to bench/peers/results/cold-start-<UTC time>.json (or $OUT) and prints
+# a table with each row's ratio to warden.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RUNS="${RUNS:-20}"
+WARMUP="${WARMUP:-3}"
+((RUNS >= 20)) || echo "cold-start: RUNS=$RUNS is below the 20 the figures are quoted with" >&2
+
+check_prereqs
+make_scratch
+mkdir -p "$RESULTS_DIR"
+OUT="${OUT:-$RESULTS_DIR/cold-start-$(date -u +%Y%m%dT%H%M%SZ).json}"
+cd "$WORKSPACE"
+
+q() { printf '%q ' "$@"; }   # hyperfine -N splits its command like a POSIX shell would
+
+names=() cmds=()
+add() { names+=("$1"); shift; cmds+=("$(q "$@")"); smoke "${names[-1]}" "$@"; }
+
+add "warden run"              node "$WARDEN_JS" run -- true
+add "srt"                     "$SRT" --settings "$SRT_SETTINGS" true
+add "codex sandbox"           "$CODEX" "${CODEX_SANDBOX_ARGS[@]}" true
+if native="$(codex_native)"; then
+  add "codex sandbox (native)" "$native" "${CODEX_SANDBOX_ARGS[@]}" true
+fi
+add "bwrap --unshare-all"     bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all true
+add "node -e 0"               node -e 0
+
+args=(-N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT" --style basic)
+for i in "${!names[@]}"; do args+=(--command-name "${names[$i]}" "${cmds[$i]}"); done
+
+machine_info start
+hyperfine "${args[@]}"
+machine_info end
+echo "results: $OUT"
+echo
+node "$PEERS_SCRIPT_DIR/table.mjs" "$OUT" "warden run"

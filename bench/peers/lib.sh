@@ -1,0 +1,80 @@
+# Shared by bench/peers/*.sh (sourced, not run). Resolves paths, checks prerequisites, and builds
+# the per-run scratch state: a workspace, a WARDEN_HOME, srt's settings file and a CODEX_HOME.
+# shellcheck shell=bash
+
+PEERS_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$PEERS_SCRIPT_DIR/../.." && pwd)"
+PEERS_DIR="${PEERS_DIR:-/tmp/warden-peers}"
+RESULTS_DIR="${RESULTS_DIR:-$PEERS_SCRIPT_DIR/results}"
+SRT="$PEERS_DIR/node_modules/.bin/srt"
+CODEX="$PEERS_DIR/node_modules/.bin/codex"
+WARDEN_JS="$REPO_ROOT/bin/warden.js"
+
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+
+# The native Codex binary behind the npm shim (bin/codex.js spawns it), for the "no node shim" row.
+codex_native() {
+  local arch triple
+  case "$(uname -m)" in
+    x86_64) arch=x64 triple=x86_64-unknown-linux-musl ;;
+    aarch64) arch=arm64 triple=aarch64-unknown-linux-musl ;;
+    *) return 1 ;;
+  esac
+  local b="$PEERS_DIR/node_modules/@openai/codex-linux-$arch/vendor/$triple/bin/codex"
+  [[ -x "$b" ]] && echo "$b"
+}
+
+check_prereqs() {
+  local missing=()
+  [[ -f "$REPO_ROOT/dist/bundle/main.js" ]] || missing+=("dist/bundle/main.js")
+  [[ -x "$REPO_ROOT/native/build/warden-helper" ]] || missing+=("native/build/warden-helper")
+  if ((${#missing[@]})); then
+    die "Warden is not built (missing: ${missing[*]}). Build it first: (cd $REPO_ROOT && npm ci && npm run build)"
+  fi
+  command -v hyperfine >/dev/null || die "hyperfine not found: run bench/peers/setup.sh"
+  command -v bwrap >/dev/null || die "bwrap not found: run bench/peers/setup.sh"
+  command -v socat >/dev/null || die "socat not found (srt needs it): run bench/peers/setup.sh"
+  [[ -x "$SRT" ]] || die "srt not found under $PEERS_DIR: run bench/peers/setup.sh"
+  [[ -x "$CODEX" ]] || die "codex not found under $PEERS_DIR: run bench/peers/setup.sh"
+}
+
+# Scratch state, removed on exit. Sets WORKSPACE, WARDEN_HOME, SRT_SETTINGS, CODEX_HOME.
+make_scratch() {
+  SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/warden-peers-bench.XXXXXX")"
+  WORKSPACE="$SCRATCH/workspace"
+  mkdir -p "$WORKSPACE" "$SCRATCH/warden-home"
+  export WARDEN_HOME="$SCRATCH/warden-home"
+  # srt: no network (empty allowlist: srt still starts its HTTP/SOCKS proxy and socat bridges),
+  # writes only to the workspace (its cwd), reads everywhere except ~/.ssh.
+  SRT_SETTINGS="$SCRATCH/srt-settings.json"
+  cat >"$SRT_SETTINGS" <<'JSON'
+{
+  "network": { "allowedDomains": [], "deniedDomains": [] },
+  "filesystem": { "denyRead": ["~/.ssh"], "allowRead": [], "allowWrite": ["."], "denyWrite": [] }
+}
+JSON
+  # Codex refuses to create its arg0 helper links (codex-linux-sandbox) under the temp dir, and its
+  # sandbox then fails with "execvp codex-linux-sandbox", so its home lives outside TMPDIR.
+  export CODEX_HOME="${CODEX_BENCH_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/warden-bench/codex-home}"
+  mkdir -p "$CODEX_HOME"
+  trap 'rm -rf "$SCRATCH"' EXIT
+}
+
+# Codex sandbox flags: workspace-write (cwd and /tmp writable, rest read-only, no network),
+# the closest match to srt's and Warden's defaults.
+CODEX_SANDBOX_ARGS=(sandbox -c 'sandbox_mode="workspace-write"' --)
+
+# Each peer once, to fail early (with its own message) rather than inside hyperfine.
+smoke() {
+  local name="$1"; shift
+  local out
+  if ! out="$("$@" 2>&1 </dev/null)"; then
+    echo "$out" >&2
+    die "$name failed its smoke run: $*"
+  fi
+}
+
+machine_info() {
+  echo "host: $(uname -srm), $(nproc) cpus, node $(node -v)"
+  echo "load average at $1: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
