@@ -1,5 +1,4 @@
-import { ApprovalBroker, type ApprovalAnswer } from '../approvals/broker.js';
-import { ApprovalsServer } from '../approvals/server.js';
+import type { ApprovalAnswer } from '../approvals/broker.js';
 import type { AuditEventInput } from '../audit/record.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 
@@ -22,6 +21,8 @@ export async function startApprovals(o: {
   audit: (ev: AuditEventInput) => void;
 }): Promise<SessionApprovals | undefined> {
   if (!o.policy.rules.some((r) => r.decision === 'approve')) return undefined;
+  // Loaded only when needed: the socket protocol's validator is not start-up weight for the rest.
+  const [{ ApprovalBroker }, { ApprovalsServer }] = await Promise.all([import('../approvals/broker.js'), import('../approvals/server.js')]);
   const broker = new ApprovalBroker({
     timeoutMs: o.policy.approvalTimeoutSec * 1000,
     onEvent: (e) =>

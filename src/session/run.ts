@@ -63,6 +63,9 @@ function canonicalWorkspace(cwd: string, ws: string | undefined): string {
 
 export async function runSession(o: RunOptions): Promise<number> {
   const t0 = Date.now();
+  // WARDEN_TRACE=1 prints start-up phases (ms since process start) to stderr.
+  const trace = o.env['WARDEN_TRACE'] ? (what: string) => o.stderr(`warden: trace ${performance.now().toFixed(1)} ms ${what}\n`) : () => {};
+  trace('session');
   if (o.argv.length === 0 || o.argv[0] === '') throw new WardenError('USAGE', 'no command to run', 'warden run [options] -- CMD ARGS...');
   const allowDegraded = parseDegraded(o.allowDegraded);
   const workspace = canonicalWorkspace(o.cwd, o.workspace);
@@ -81,6 +84,7 @@ export async function runSession(o: RunOptions): Promise<number> {
     cachedProbe(o.env, dirs.state),
   ]);
   const policy = loaded.policy;
+  trace('policy+probe');
   const spec = specFromPolicy(
     { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs },
     { resolve: resolveHostPaths, expandGlobs, totalMemoryBytes: totalmem() },
@@ -118,9 +122,11 @@ export async function runSession(o: RunOptions): Promise<number> {
       ...(approver ? { approve: (req) => approver.approveConnection(req) } : {}),
     });
     spec.egress = egress.spec;
+    trace('egress');
     const plan = buildPlan(spec, probe);
     audit = await opening;
-    return await execute(o, { plan, audit, session, workspace, source: loaded.source, t0 });
+    trace('audit open');
+    return await execute(o, { plan, audit, session, workspace, source: loaded.source, t0, trace });
   } catch (e) {
     // A refusal after the log was opened is itself a decision: record it, then refuse.
     const a = audit ?? (await opening.catch(() => undefined));
@@ -149,6 +155,7 @@ interface Prepared {
   workspace: string;
   source: string;
   t0: number;
+  trace: (what: string) => void;
 }
 
 async function execute(o: RunOptions, p: Prepared): Promise<number> {
@@ -168,6 +175,7 @@ async function execute(o: RunOptions, p: Prepared): Promise<number> {
   void handle.ready.then((layers) => {
     if (layers) audit.enqueue({ session, kind: 'session.start', decision: 'allow', rule: 'policy', resource: workspace, proc, detail: { layers, policy: p.source, notes: plan.notes } });
   });
+  void handle.ready.then(() => p.trace('sandbox ready'));
   const result = await handle.result.finally(() => {
     for (const [s, fn] of relays) process.off(s, fn);
   });
@@ -186,6 +194,8 @@ async function execute(o: RunOptions, p: Prepared): Promise<number> {
     proc,
     detail: { exitCode: result.exitCode, ...(result.signal !== undefined ? { signal: result.signal } : {}), durationMs, layers: result.layers, resources: result.resources ?? null, execFailed: result.execFailed ?? null },
   });
+  p.trace('command exited');
   await audit.close();
+  p.trace('audit closed');
   return result.exitCode;
 }
