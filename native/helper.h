@@ -29,7 +29,9 @@ enum rec_type {
 #define CF_NEW_SESSION 1u   /* setsid(): the command cannot TIOCSTI into the caller's terminal */
 #define CF_LEGACY_MOUNT 2u  /* force the mount(2) remount path (kernels without mount_setattr) */
 #define CF_SECCOMP_NOTIFY 4u /* reserved for the user-notify issue; must be 0 for now */
-#define CF_KNOWN (CF_NEW_SESSION | CF_LEGACY_MOUNT)
+#define CF_GO_GATE 8u       /* wait for "g" on GO_FD before the payload may exec (audit genesis durable) */
+#define CF_KNOWN (CF_NEW_SESSION | CF_LEGACY_MOUNT | CF_GO_GATE)
+#define GO_FD 5
 
 /* layer bits, for config.degradable */
 enum layer_bit { L_LANDLOCK = 1u << 0, L_SECCOMP = 1u << 1, L_PIDMAX = 1u << 2, L_CGROUP = 1u << 3 };

@@ -348,6 +348,15 @@ static int run_outer(struct plan *p) {
   size_t planned = p->ncg;
   if (write(sync[1], "g", 1) != 1) { kill((pid_t)pid, SIGKILL); refuse("helper", "sync", "retry", "sync: %s", strerror(errno)); }
   cgroup_attach(p, (pid_t)pid);
+  /* The go gate: the sandbox is set up while the supervisor makes its audit genesis durable;
+   * nothing untrusted runs until it says "g". EOF (supervisor died or withdrew) ends everything. */
+  if (p->flags & CF_GO_GATE) {
+    char go = 0;
+    ssize_t r;
+    while ((r = read(GO_FD, &go, 1)) < 0 && errno == EINTR) {}
+    if (r != 1 || go != 'g') { kill((pid_t)pid, SIGKILL); refuse("supervisor", "withdrew", "none: the supervisor did not release the sandbox", "the supervisor withdrew before exec"); }
+    close(GO_FD);
+  }
   if (write(sync[1], p->ncg ? "c" : planned ? "d" : "-", 1) != 1) { kill((pid_t)pid, SIGKILL); refuse("helper", "sync", "retry", "sync: %s", strerror(errno)); }
   /* The relay loop. Later issues add the seccomp notify fd and the supervisor socket here. */
   int status = 0;

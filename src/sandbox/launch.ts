@@ -92,6 +92,11 @@ export interface SandboxHandle {
   readonly ready: Promise<SandboxLayers | null>;
   readonly result: Promise<SandboxResult>;
   /**
+   * For a plan with `flags.goGate`: `release(true)` lets the command exec; `release(false)` (or
+   * this process dying) makes the helper refuse and tear the sandbox down. No-op otherwise.
+   */
+  release(go: boolean): void;
+  /**
    * Signals the sandbox. SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2/SIGWINCH are relayed to
    * the command; SIGKILL kills the helper, and with it (PDEATHSIG chain) the whole tree.
    */
@@ -107,9 +112,14 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
   const bytes = encodePlan({ ...plan, supervisorPid: process.pid, statusFd: 4 });
   const io = opts.stdio ?? 'inherit';
   const base = typeof io === 'string' ? [io, io, io] : io;
-  const stdio: StdioOptions = [...base, 'pipe', 'pipe'];
+  const gated = plan.flags.goGate === true;
+  const stdio: StdioOptions = gated ? [...base, 'pipe', 'pipe', 'pipe'] : [...base, 'pipe', 'pipe'];
   const child = spawn(path, [], { stdio, env: {}, cwd: '/', detached: false });
   const planSink = child.stdio[3] as Writable | null;
+  const goSink = gated ? ((child.stdio as unknown as Array<Writable | null>)[5] ?? null) : null;
+  goSink?.on('error', () => {
+    /* the helper is gone; its status channel says why */
+  });
   const status = child.stdio[4] as Readable | null;
   if (!planSink || !status) throw new WardenError('INTERNAL', 'cannot open the helper channels');
   planSink.on('error', () => {
@@ -185,6 +195,11 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
     result,
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       child.kill(signal);
+    },
+    release(go: boolean) {
+      if (!goSink) return;
+      if (go) goSink.end('g');
+      else goSink.destroy();
     },
   };
 }

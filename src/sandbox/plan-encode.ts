@@ -28,7 +28,7 @@ export const REC = {
   RELAY: 14,
 } as const;
 
-export const CONFIG_FLAG = { NEW_SESSION: 1, LEGACY_MOUNT: 2, SECCOMP_NOTIFY: 4 } as const;
+export const CONFIG_FLAG = { NEW_SESSION: 1, LEGACY_MOUNT: 2, SECCOMP_NOTIFY: 4, GO_GATE: 8 } as const;
 export const LAYER_BIT: Record<(typeof DEGRADABLE_LAYERS)[number], number> = { landlock: 1, seccomp: 2, pidmax: 4, cgroup: 8 };
 export const MOUNT_OP: Record<MountOp['op'], number> = { bind: 1, tmpfs: 2, proc: 3, devpts: 4, mask: 5, symlink: 6, dir: 7, ro: 8 };
 export const RELAY_FLAG = { DNS_TCP: 1 } as const;
@@ -87,6 +87,7 @@ export function encodePlan(plan: Plan): Uint8Array {
   let flags = 0;
   if (plan.flags.newSession) flags |= CONFIG_FLAG.NEW_SESSION;
   if (plan.flags.legacyMount) flags |= CONFIG_FLAG.LEGACY_MOUNT;
+  if (plan.flags.goGate) flags |= CONFIG_FLAG.GO_GATE;
   let degradable = 0;
   for (const l of plan.degradable) degradable |= LAYER_BIT[l];
   rec(

@@ -89,7 +89,8 @@ export interface Plan {
   supervisorPid: number;
   /** fd number of the status channel in the helper (the plan itself is always fd 3). */
   statusFd: number;
-  flags: { newSession: boolean; legacyMount: boolean };
+  /** goGate: the helper sets everything up, then waits for the supervisor's release (fd 5) before exec. */
+  flags: { newSession: boolean; legacyMount: boolean; goGate?: boolean };
   hostname: string;
   /** In order; paths are inside the new root, bind sources are host paths. */
   mounts: MountOp[];

@@ -7,7 +7,7 @@ import { wardenDirs } from '../paths.js';
 import { loadPolicy } from '../policy/load.js';
 import { openAuditWriter, type AuditWriter } from '../audit/writer.js';
 import { buildPlan } from '../sandbox/plan.js';
-import { launchSandbox } from '../sandbox/launch.js';
+import { launchSandbox, type SandboxHandle } from '../sandbox/launch.js';
 import { assertWorkspace, resolveHostPaths } from '../sandbox/host-paths.js';
 import { DEGRADABLE_LAYERS, type DegradableLayer } from '../sandbox/spec.js';
 import { startApprovals } from './approvals.js';
@@ -124,32 +124,37 @@ export async function runSession(o: RunOptions): Promise<number> {
     spec.egress = egress.spec;
     trace('egress');
     const plan = buildPlan(spec, probe);
-    audit = await opening;
+    // The helper builds the sandbox while the audit genesis becomes durable; it execs the command
+    // only on release, so nothing runs unaudited (a failed audit open withdraws the sandbox).
+    plan.flags.goGate = true;
+    const handle = launchSandbox(plan, { stdio: 'inherit' });
+    try {
+      audit = await opening;
+    } catch (e) {
+      handle.release(false);
+      await handle.result.catch(() => undefined);
+      throw e;
+    }
     trace('audit open');
-    return await execute(o, { plan, audit, session, workspace, source: loaded.source, t0, trace });
+    handle.release(true);
+    return await execute(o, { plan, handle, audit, session, workspace, source: loaded.source, t0, trace });
   } catch (e) {
     // A refusal after the log was opened is itself a decision: record it, then refuse.
     const a = audit ?? (await opening.catch(() => undefined));
-    if (a && !(e instanceof SessionDone)) {
+    if (a) {
       await a.append({ session, kind: 'session.refused', decision: 'deny', rule: 'warden', resource: workspace, detail: { reason: (e as Error).message } }).catch(() => undefined);
       await a.close().catch(() => undefined);
     }
-    throw e instanceof SessionDone ? e.cause : e;
+    throw e;
   } finally {
     await egress?.close();
     await approvals?.close();
   }
 }
 
-/** Wraps failures raised after `execute` already closed the log (nothing more to record). */
-class SessionDone extends Error {
-  constructor(override readonly cause: unknown) {
-    super('session done');
-  }
-}
-
 interface Prepared {
   plan: ReturnType<typeof buildPlan>;
+  handle: SandboxHandle;
   audit: AuditWriter;
   session: string;
   workspace: string;
@@ -161,14 +166,7 @@ interface Prepared {
 async function execute(o: RunOptions, p: Prepared): Promise<number> {
   const { plan, audit, session, workspace, t0 } = p;
   const proc = { pid: process.pid, exe: o.argv[0]!, argv: o.argv };
-  let handle;
-  try {
-    handle = launchSandbox(plan, { stdio: 'inherit' });
-  } catch (e) {
-    await audit.append({ session, kind: 'session.refused', decision: 'deny', rule: 'sandbox', resource: workspace, proc, detail: { reason: (e as Error).message } });
-    await audit.close();
-    throw new SessionDone(e);
-  }
+  const handle = p.handle;
   const relay = (sig: NodeJS.Signals) => () => handle.kill(sig);
   const relays: Array<[NodeJS.Signals, () => void]> = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const).map((s) => [s, relay(s)]);
   for (const [s, fn] of relays) process.on(s, fn);
