@@ -97,12 +97,15 @@ export interface Classifier {
   classifyArgv(argv: readonly string[]): Verdict;
 }
 
-export function createClassifier(opts: ClassifierOptions = {}): Classifier {
+/**
+ * The analyzer's configuration for `opts`, built on first use: the parser (the expensive part) is
+ * created only by callers that actually classify. Shared by every front end of the analyzer.
+ */
+export function lazyAnalyzerConfig(opts: ClassifierOptions = {}): { kb: PathKb; getCfg: () => AnalyzerConfig } {
   const home = opts.home ?? opts.env?.['HOME'] ?? DEFAULT_HOME;
   const workspace = opts.workspace ?? home;
   const kb = new PathKb({ home, workspace });
   let cfg: AnalyzerConfig | null = null;
-  // The parser is created on first use: start-up cost is paid only by callers that classify.
   const getCfg = (): AnalyzerConfig => {
     cfg ??= {
       kb,
@@ -114,6 +117,11 @@ export function createClassifier(opts: ClassifierOptions = {}): Classifier {
     };
     return cfg;
   };
+  return { kb, getCfg };
+}
+
+export function createClassifier(opts: ClassifierOptions = {}): Classifier {
+  const { kb, getCfg } = lazyAnalyzerConfig(opts);
   const session = (): ClassifierSession => newSession(kb, getCfg);
   return {
     session,

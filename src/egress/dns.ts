@@ -1,6 +1,6 @@
+import { listenOn } from './listen.js';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { clip, type DnsAuditRecord } from './audit.js';
@@ -243,24 +243,8 @@ export function createDnsStub(opts: DnsStubOptions): DnsStub {
     async listenStream(target) {
       const server = createServer(serveStream);
       server.on('error', () => {});
-      if ('path' in target) {
-        try {
-          if (lstatSync(target.path).isSocket()) unlinkSync(target.path);
-        } catch {
-          /* absent */
-        }
-      }
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        if ('path' in target) server.listen({ path: target.path }, () => resolve());
-        else server.listen({ host: target.host, port: target.port }, () => resolve());
-      });
       servers.push(server);
-      if ('path' in target) {
-        chmodSync(target.path, target.mode ?? 0o600);
-        return target.path;
-      }
-      return server.address() as AddressInfo;
+      return listenOn(server, target);
     },
     async close() {
       closed = true;

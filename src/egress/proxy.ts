@@ -1,5 +1,5 @@
+import { listenOn } from './listen.js';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { CompiledPolicy } from '../policy/compile.js';
@@ -219,24 +219,8 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       server.on('error', () => {
         /* reported through listen()'s promise; later errors (EMFILE) must not crash the supervisor */
       });
-      if ('path' in target) {
-        try {
-          if (lstatSync(target.path).isSocket()) unlinkSync(target.path);
-        } catch {
-          /* absent */
-        }
-      }
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        if ('path' in target) server.listen({ path: target.path, backlog: 1024 }, () => resolve());
-        else server.listen({ host: target.host, port: target.port, backlog: 1024 }, () => resolve());
-      });
       servers.push(server);
-      if ('path' in target) {
-        chmodSync(target.path, target.mode ?? 0o600);
-        return target.path;
-      }
-      return server.address() as AddressInfo;
+      return listenOn(server, target, 1024);
     },
     async close() {
       closing = true;

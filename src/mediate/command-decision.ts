@@ -35,10 +35,8 @@
 import { Analyzer } from '../classify/analyze.js';
 import { UNKNOWN } from '../classify/glob.js';
 import { createClassifierSession, MAX_COMMAND_CHARS, type ClassifierOptions, type ClassifierSession, type Verdict, type VerdictKind } from '../classify/index.js';
-import { PROTECTED_BRANCHES_DEFAULT, systemBinaryPaths } from '../classify/kb/binaries.js';
-import { type AnalyzerConfig, type Ctx, Env, type Field, lit, NO_STREAM, type SessionFacts, type Stream } from '../classify/model.js';
-import { createShellParser } from '../classify/parse.js';
-import { PathKb } from '../classify/pathkb.js';
+import { type Ctx, Env, type Field, lit, NO_STREAM, type SessionFacts, type Stream } from '../classify/model.js';
+import { lazyAnalyzerConfig } from '../classify/session.js';
 import { posix } from 'node:path';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { decide, type DecisionResult } from '../policy/evaluate.js';
@@ -155,21 +153,7 @@ class RecordingAnalyzer extends Analyzer {
 }
 
 export function createCommandExtractor(opts: ClassifierOptions = {}): CommandExtractor {
-  const home = opts.home ?? opts.env?.['HOME'] ?? '/home/user';
-  const workspace = opts.workspace ?? home;
-  const kb = new PathKb({ home, workspace });
-  let cfg: AnalyzerConfig | null = null;
-  const getCfg = (): AnalyzerConfig => {
-    cfg ??= {
-      kb,
-      parser: createShellParser(),
-      allowedHosts: opts.allowedHosts ?? [],
-      env: { HOME: kb.home, ...(opts.env ?? {}) },
-      protectedBranches: opts.protectedBranches ?? PROTECTED_BRANCHES_DEFAULT,
-      binPaths: systemBinaryPaths(),
-    };
-    return cfg;
-  };
+  const { kb, getCfg } = lazyAnalyzerConfig(opts);
   const run = (src: string, cwd: string | undefined, body: (a: RecordingAnalyzer, ctx: Ctx) => void): Extraction => {
     const facts: SessionFacts = { recon: [], secretReads: [], step: 1 };
     const a = new RecordingAnalyzer(getCfg(), facts);
