@@ -153,7 +153,6 @@ test('everything server: resources, prompts, progress, logging, sampling, elicit
     assert.notEqual(long.isError, true);
     assert.deepEqual(wireProgress, [1, 2, 3]);
     assert.deepEqual(progress, [1, 2, 3].slice(0, progress.length), 'what the caller saw is in order');
-    assert.ok(progress.length >= 2);
     g.transport.onmessage = deliver;
 
     const s = await within(T, g.client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hello', maxTokens: 5 } }));
