@@ -95,9 +95,17 @@ export async function runSession(o: RunOptions): Promise<number> {
   let audit: AuditWriter | undefined;
   // The audit log opens while the egress sockets start; nothing runs before its genesis is durable.
   const planned = ['userns', 'mountns', 'pidns', 'netns', 'ipcns', 'utsns', 'landlock', 'seccomp', 'caps', 'nnp', 'rlimits', 'fds', 'env', 'egress'];
+  // Fail closed on evidence: if the log cannot be written any more, the sandboxed tree is killed
+  // rather than left running unaudited.
+  let auditFailure: Error | undefined;
+  let killTree: (() => void) | undefined;
   const opening = openAuditWriter({
     env: o.env,
     thread: 'inline',
+    onError: (e) => {
+      auditFailure = e;
+      killTree?.();
+    },
     genesis: {
       policyHash: policy.hash,
       wardenVersion: o.wardenVersion,
@@ -128,6 +136,7 @@ export async function runSession(o: RunOptions): Promise<number> {
     // only on release, so nothing runs unaudited (a failed audit open withdraws the sandbox).
     plan.flags.goGate = true;
     const handle = launchSandbox(plan, { stdio: 'inherit' });
+    killTree = () => handle.kill('SIGKILL');
     try {
       audit = await opening;
     } catch (e) {
@@ -137,7 +146,8 @@ export async function runSession(o: RunOptions): Promise<number> {
     }
     trace('audit open');
     handle.release(true);
-    return await execute(o, { plan, handle, audit, session, workspace, source: loaded.source, t0, trace });
+    if (auditFailure) killTree();
+    return await execute(o, { plan, handle, audit, session, workspace, source: loaded.source, t0, trace, auditFailed: () => auditFailure });
   } catch (e) {
     // A refusal after the log was opened is itself a decision: record it, then refuse.
     const a = audit ?? (await opening.catch(() => undefined));
@@ -161,6 +171,7 @@ interface Prepared {
   source: string;
   t0: number;
   trace: (what: string) => void;
+  auditFailed: () => Error | undefined;
 }
 
 async function execute(o: RunOptions, p: Prepared): Promise<number> {
@@ -178,6 +189,10 @@ async function execute(o: RunOptions, p: Prepared): Promise<number> {
     for (const [s, fn] of relays) process.off(s, fn);
   });
   const durationMs = Date.now() - t0;
+  if (p.auditFailed()) {
+    o.stderr(`warden: the audit log failed (${p.auditFailed()!.message}); the sandboxed tree was killed (fix: check the disk and permissions of the audit directory)\n`);
+    return REFUSED;
+  }
   if (result.refused) {
     await audit.append({ session, kind: 'session.refused', decision: 'deny', rule: `layer:${result.refused.layer}`, resource: workspace, proc, detail: { reason: result.refused.reason, message: result.refused.message } });
     await audit.close();
