@@ -100,13 +100,21 @@ export async function openAuditWriter(opts: AuditWriterOptions): Promise<AuditWr
   const anchorDir = opts.anchorDir ?? join(keyDir, ANCHOR_SUBDIR);
   const now = opts.now ?? Date.now;
 
-  const keys = await loadOrCreateAuditKeys(keyDir);
-  try {
-    await ensurePrivateDir(anchorDir);
-  } catch (e) {
-    throw new WardenError('AUDIT_WRITE_FAILED', `cannot create anchor directory ${anchorDir}: ${errCode(e)}`);
-  }
-  await prepareAuditDir(auditDir);
+  // Keys (and the anchor directory beneath them) and the audit directory are independent: prepare
+  // them concurrently (start-up latency is a budget of `warden run`).
+  const keysReady = loadOrCreateAuditKeys(keyDir).then(async (k) => {
+    try {
+      await ensurePrivateDir(anchorDir);
+    } catch (e) {
+      throw new WardenError('AUDIT_WRITE_FAILED', `cannot create anchor directory ${anchorDir}: ${errCode(e)}`);
+    }
+    return k;
+  });
+  const dirReady = prepareAuditDir(auditDir);
+  const [keysResult, dirResult] = await Promise.allSettled([keysReady, dirReady]);
+  if (keysResult.status === 'rejected') throw keysResult.reason;
+  if (dirResult.status === 'rejected') throw dirResult.reason;
+  const keys = keysResult.value;
   let dirReal: string;
   let logId = '';
   let dir = '';
