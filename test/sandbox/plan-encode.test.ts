@@ -11,20 +11,11 @@ import { encodePlan, LAYER_BIT, MOUNT_OP, RLIMIT_NR } from '../../src/sandbox/pl
 import { buildPlan, type Plan } from '../../src/sandbox/plan.js';
 import { probeReport, type HelperProbe } from '../../src/sandbox/probe.js';
 import { decodePlan } from './plan-decode.js';
+import { fakeHelperProbe } from './fake-probe.js';
 
-const rawProbe: HelperProbe = {
-  helper: 1,
-  kernel: '6.18.0',
-  machine: 'x86_64',
-  uid: 1000,
-  gid: 1000,
-  landlock: { abi: 7, kernelAbi: 7 },
-  userns: { ok: true, error: null, unprivilegedUsernsClone: -1, maxUserNamespaces: 1000, apparmorRestrictUnprivilegedUserns: -1 },
-  seccomp: { filter: true, killProcess: true, userNotif: true },
-  pidMaxPerNs: { ok: true, error: null },
-  mountSetattr: true,
+const rawProbe: HelperProbe = fakeHelperProbe({
   cgroup: { layout: 'v1', v2: null, v1: { memory: { dir: '/sys/fs/cgroup/memory', writable: true, memsw: true }, pids: { dir: '/sys/fs/cgroup/pids', writable: true } } },
-};
+});
 
 function samplePlan(): Plan {
   const probe = probeReport(rawProbe, { helperPath: '/x', env: { HOME: '/home/u', WARDEN_LANDLOCK_ABI_MAX: '5' }, supervisorPid: 77 });

@@ -5,23 +5,9 @@ import { isWardenError } from '../../src/errors.js';
 import { buildPlan, describePlan, isWithin, LL, LL_ALL, LL_READ, type MountOp, type Plan } from '../../src/sandbox/plan.js';
 import { cgroupCapability, probeReport, type HelperProbe, type ProbeReport } from '../../src/sandbox/probe.js';
 import type { SandboxSpec } from '../../src/sandbox/spec.js';
+import { fakeHelperProbe } from './fake-probe.js';
 
-function raw(over: Partial<HelperProbe> = {}): HelperProbe {
-  return {
-    helper: 1,
-    kernel: '6.18.0',
-    machine: 'x86_64',
-    uid: 1000,
-    gid: 1000,
-    landlock: { abi: 7, kernelAbi: 7 },
-    userns: { ok: true, error: null, unprivilegedUsernsClone: -1, maxUserNamespaces: 1000, apparmorRestrictUnprivilegedUserns: -1 },
-    seccomp: { filter: true, killProcess: true, userNotif: true },
-    pidMaxPerNs: { ok: true, error: null },
-    mountSetattr: true,
-    cgroup: { layout: 'v2', v2: { dir: '/sys/fs/cgroup/user.slice/u', controllers: 'memory pids cpu', subtreeControl: '', writable: false, isRoot: false }, v1: {} },
-    ...over,
-  };
-}
+const raw = fakeHelperProbe;
 
 function probe(over: Partial<HelperProbe> = {}, env: NodeJS.ProcessEnv = { HOME: '/home/u' }): ProbeReport {
   return probeReport(raw(over), { helperPath: '/x/warden-helper', env, supervisorPid: 4242 });
