@@ -12,6 +12,8 @@ import { expandPathPattern, PathExpandError } from '../policy/paths.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { decide } from '../policy/evaluate.js';
 import { wardenDirs } from '../paths.js';
+import { packageVersion } from '../package-root.js';
+import type { AuditWriter } from '../audit/writer.js';
 import type { Approver } from '../mcp/approval.js';
 import { assessTool } from '../mcp/assess.js';
 import { GatewaySession, type AuditRecord, type AuditSink } from '../mcp/gateway.js';
@@ -19,8 +21,9 @@ import { isLoopback, limitedFetch, parseListen, serveHttp } from '../mcp/http.js
 import { compileLabels } from '../mcp/labels.js';
 import { LockfileStore } from '../mcp/lockfile.js';
 import { pinOf, serverKeyOf } from '../mcp/pin.js';
-import { compileExt, defaultExt, type McpExt } from '../mcp/policy-ext.js';
+import { compileExt, defaultExt, type McpArgCondition, type McpExt } from '../mcp/policy-ext.js';
 import { probeServer } from '../mcp/probe.js';
+import { mcpCanApprove, startGatewayApprovals } from '../mcp/session-approvals.js';
 import { StreamTransport } from '../mcp/stream-transport.js';
 import { FileTaintStore, type TaintStore } from '../mcp/taint.js';
 import { ChildTransport, plainSpawn, type SpawnUpstream } from '../mcp/upstream.js';
@@ -31,8 +34,9 @@ import type { CliIo, Command } from './io.js';
  * `warden mcp`: the MCP gateway (stdio or Streamable HTTP) and `warden mcp pin`.
  *
  * The command is built by `makeMcpCommand(deps)` so the lead can inject the real audit log, the
- * approvals broker and the sandbox launcher; `mcpCommand` uses interim defaults (JSONL audit file
- * when --audit-log is given, no approver → approvals deny, plain spawn).
+ * approvals broker and the sandbox launcher; `mcpCommand`'s defaults: the chained audit log
+ * (`warden audit verify/show`), or a JSONL file when --audit-log is given; no approver → approvals
+ * deny; plain spawn.
  */
 
 const USAGE = `warden mcp --policy FILE [--lockfile F] [--name NAME] [--mcp-ext FILE] [--session ID] [--audit-log FILE] -- SERVER_CMD ARGS...
@@ -41,7 +45,7 @@ const USAGE = `warden mcp --policy FILE [--lockfile F] [--name NAME] [--mcp-ext 
   warden mcp pin --list [--policy FILE | --lockfile F] [--json]`;
 
 export interface McpDeps {
-  /** The audit sink (default: JSONL to --audit-log, plus one stderr line per deny/finding). */
+  /** The audit sink (default: the chained audit log, or JSONL to --audit-log; plus one stderr line per deny/finding). */
   audit?: (io: CliIo) => AuditSink;
   approve?: Approver;
   /** Upstream launcher (default: plain spawn with the policy's env allowlist). */
@@ -82,34 +86,88 @@ export function defaultServerName(argv: string[]): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '_') || 'server';
 }
 
-function readExt(file: string | undefined, io: CliIo, workspace: string): McpExt {
-  if (file === undefined) return defaultExt();
-  const path = resolve(io.cwd, file);
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new WardenError('USAGE', `cannot read --mcp-ext ${file}: ${(e as Error).message.split('\n')[0]}`, 'pass a YAML file with the proposed mcp extension keys');
+function extErrors(e: unknown, what: string): never {
+  if (e instanceof PathExpandError) throw new WardenError('USAGE', `${what}: ${e.message}`, 'fix the path');
+  const issues = (e as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
+  if (issues?.length) throw new WardenError('USAGE', `${what}: ${issues[0]!.path.join('.')}: ${issues[0]!.message}`, 'see the mcp section of schema/policy.schema.json');
+  throw e;
+}
+
+/**
+ * The gateway's keys of the policy's `mcp` section (conditions, labels, inspect, pinning, …). The
+ * compiled policy does not carry them, so the validated document of the policy file is read here
+ * with the loader's own parser (built-in profiles set none of them). `--mcp-ext FILE` (the same
+ * keys, conditions keyed by rule id) replaces them when given.
+ */
+async function readExt(extFile: string | undefined, policyFile: string | undefined, io: CliIo, workspace: string): Promise<McpExt> {
+  const home = homeOf(io);
+  if (extFile !== undefined) {
+    const path = resolve(io.cwd, extFile);
+    let raw: unknown;
+    try {
+      raw = parseYaml(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new WardenError('USAGE', `cannot read --mcp-ext ${extFile}: ${(e as Error).message.split('\n')[0]}`, 'pass a YAML file with the mcp extension keys');
+    }
+    try {
+      return compileExt((raw ?? {}) as Record<string, unknown>, (p) => expandPathPattern(p, { home, workspace, policyDir: dirname(path) }));
+    } catch (e) {
+      extErrors(e, `--mcp-ext ${extFile}`);
+    }
   }
+  if (policyFile === undefined) return defaultExt();
+  const path = resolve(io.cwd, policyFile);
+  const { parsePolicyText } = await import('../policy/source.js');
+  const r = parsePolicyText(readFileSync(path), policyFile);
+  // loadPolicy has just validated the same file; a failure here means it changed in between.
+  if (!r.ok) throw new WardenError('USAGE', `${policyFile} changed while it was being read`, 'run again');
+  const { tools, lockfile: _l, default: _d, ...section } = r.policy.mcp;
+  const conditions: Record<string, McpArgCondition[]> = {};
+  tools.forEach((t, i) => {
+    if (t.conditions?.length) conditions[t.id ?? `mcp.tools[${i}]`] = t.conditions;
+  });
   try {
-    return compileExt((raw ?? {}) as Record<string, unknown>, (p) => expandPathPattern(p, { home: homeOf(io), workspace, policyDir: dirname(path) }));
+    return compileExt({ ...section, conditions }, (p) => expandPathPattern(p, { home, workspace, policyDir: dirname(path) }));
   } catch (e) {
-    if (e instanceof PathExpandError) throw new WardenError('USAGE', `--mcp-ext ${file}: ${e.message}`, 'fix the path');
-    const issues = (e as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
-    if (issues?.length) throw new WardenError('USAGE', `--mcp-ext ${file}: ${issues[0]!.path.join('.')}: ${issues[0]!.message}`, 'see src/mcp/policy-ext.ts for the keys');
-    throw e;
+    extErrors(e, policyFile);
   }
 }
 
-function defaultAudit(logFile: string | undefined, quiet: boolean) {
+function stderrLine(io: CliIo, rec: AuditRecord, quiet: boolean): void {
+  if (!quiet && (rec.decision === 'deny' || rec.kind === 'mcp.finding') && rec.kind !== 'mcp.session.end') {
+    const reason = String(rec.detail?.['reason'] ?? (rec.detail?.['findings'] ? JSON.stringify((rec.detail['findings'] as Array<{ rule: string }>).map((f) => f.rule)) : ''));
+    io.stderr(`warden mcp: ${rec.kind} ${rec.resource ?? ''} ${rec.decision ?? ''} ${rec.rule ?? ''} ${reason}`.replace(/[\r\n]+/g, ' ').slice(0, 500) + '\n');
+  }
+}
+
+function jsonlAudit(logFile: string, quiet: boolean) {
   return (io: CliIo): AuditSink =>
     (rec: AuditRecord) => {
-      if (logFile) appendFileSync(logFile, JSON.stringify({ ts: new Date().toISOString(), ...rec }) + '\n', { mode: 0o600 });
-      if (!quiet && (rec.decision === 'deny' || rec.kind === 'mcp.finding') && rec.kind !== 'mcp.session.end') {
-        const reason = String(rec.detail?.['reason'] ?? (rec.detail?.['findings'] ? JSON.stringify((rec.detail['findings'] as Array<{ rule: string }>).map((f) => f.rule)) : ''));
-        io.stderr(`warden mcp: ${rec.kind} ${rec.resource ?? ''} ${rec.decision ?? ''} ${rec.rule ?? ''} ${reason}`.replace(/[\r\n]+/g, ' ').slice(0, 500) + '\n');
-      }
+      appendFileSync(logFile, JSON.stringify({ ts: new Date().toISOString(), ...rec }) + '\n', { mode: 0o600 });
+      stderrLine(io, rec, quiet);
     };
+}
+
+/** The gateway's records into Warden's chained audit log (one log per gateway process). */
+async function chainedAudit(io: CliIo, quiet: boolean, session: string, policy: CompiledPolicy, detail: Record<string, unknown>): Promise<{ sink: AuditSink; close: () => Promise<void>; failed: Promise<Error> }> {
+  const { openAuditWriter } = await import('../audit/writer.js');
+  let fail: (e: Error) => void = () => {};
+  const failed = new Promise<Error>((r) => (fail = r));
+  const writer: AuditWriter = await openAuditWriter({
+    env: io.env,
+    thread: 'inline',
+    onError: (e) => fail(e),
+    genesis: { policyHash: policy.hash, wardenVersion: packageVersion(), layers: { active: ['mcp-gateway'], degraded: [] }, detail: { ...detail, session } },
+  });
+  const sink: AuditSink = (rec) => {
+    try {
+      writer.enqueue({ session, kind: rec.kind, ...(rec.resource !== undefined ? { resource: rec.resource } : {}), ...(rec.decision !== undefined ? { decision: rec.decision } : {}), ...(rec.rule !== undefined ? { rule: rec.rule } : {}), ...(rec.detail !== undefined ? { detail: rec.detail } : {}) });
+    } catch (e) {
+      fail(e as Error);
+    }
+    stderrLine(io, rec, quiet);
+  };
+  return { sink, close: () => writer.close(), failed };
 }
 
 /** The environment the upstream gets: the policy's allowlist plus what a server needs to start. */
@@ -140,10 +198,15 @@ interface Setup {
   ext: McpExt;
   pins: LockfileStore;
   audit: AuditSink;
+  /** Closes the audit log (final checkpoint); a no-op for injected or JSONL sinks. */
+  closeAudit: () => Promise<void>;
+  /** Rejects… never; resolves when the audit log failed (the gateway then stops: no unaudited calls). */
+  auditFailed: Promise<Error>;
   workspace: string;
+  session: string;
 }
 
-async function setup(values: Record<string, unknown>, io: CliIo, deps: McpDeps): Promise<Setup> {
+async function setup(values: Record<string, unknown>, io: CliIo, deps: McpDeps, auditDetail: Record<string, unknown> | undefined): Promise<Setup> {
   const workspace = resolve(io.cwd, (values['workspace'] as string | undefined) ?? io.cwd);
   const loaded = await loadPolicy({
     ...(values['policy'] !== undefined ? { file: values['policy'] as string } : {}),
@@ -153,11 +216,25 @@ async function setup(values: Record<string, unknown>, io: CliIo, deps: McpDeps):
     cwd: io.cwd,
   });
   const policy = loaded.policy;
-  const ext = readExt(values['mcp-ext'] as string | undefined, io, workspace);
+  const ext = await readExt(values['mcp-ext'] as string | undefined, values['policy'] as string | undefined, io, workspace);
   const lockPath = values['lockfile'] !== undefined ? resolve(io.cwd, values['lockfile'] as string) : (policy.mcpLockfile ?? join(wardenDirs(io.env).state, 'mcp', 'lock.json'));
   const pins = new LockfileStore(lockPath);
-  const audit = (deps.audit ?? defaultAudit(values['audit-log'] as string | undefined, values['quiet'] === true))(io);
-  return { policy, ext, pins, audit, workspace };
+  const session = sessionId(values['session'] as string | undefined, io);
+  const quiet = values['quiet'] === true;
+  const logFile = values['audit-log'] as string | undefined;
+  let closeAudit = async (): Promise<void> => {};
+  let auditFailed = new Promise<Error>(() => {});
+  let audit: AuditSink;
+  if (deps.audit) audit = deps.audit(io);
+  else if (logFile !== undefined) audit = jsonlAudit(resolve(io.cwd, logFile), quiet)(io);
+  else if (auditDetail === undefined) audit = (rec) => stderrLine(io, rec, quiet);
+  else {
+    const chained = await chainedAudit(io, quiet, session, policy, auditDetail);
+    audit = chained.sink;
+    closeAudit = chained.close;
+    auditFailed = chained.failed;
+  }
+  return { policy, ext, pins, audit, closeAudit, auditFailed, workspace, session };
 }
 
 function headersOf(list: string[] | undefined): Record<string, string> | undefined {
@@ -193,7 +270,7 @@ async function gateway(args: string[], io: CliIo, deps: McpDeps): Promise<number
   }
   let s: Setup;
   try {
-    s = await setup(values, io, deps);
+    s = await setup(values, io, deps, http ? { mode: 'http', upstream: upstreamUrl!.href, listen: values.listen } : { mode: 'stdio', argv: rest });
   } catch (e) {
     if (isWardenError(e) && e.code !== 'USAGE') {
       io.stderr(e.oneLine() + '\n');
@@ -201,10 +278,58 @@ async function gateway(args: string[], io: CliIo, deps: McpDeps): Promise<number
     }
     throw e;
   }
+  try {
+    return await serve(values, rest, http, listen, upstreamUrl, s, io, deps);
+  } finally {
+    await s.closeAudit().catch((e: Error) => io.stderr(`warden mcp: audit log: ${e.message}\n`));
+  }
+}
+
+async function serve(
+  values: { name?: string | undefined; path?: string | undefined; 'upstream-header'?: string[] | undefined },
+  rest: string[],
+  http: boolean,
+  listen: ReturnType<typeof parseListen> | undefined,
+  upstreamUrl: URL | undefined,
+  s: Setup,
+  io: CliIo,
+  deps: McpDeps,
+): Promise<number> {
   const serverName = values.name ?? (http ? upstreamUrl!.hostname : defaultServerName(rest));
   const serverKey = serverKeyOf(http ? { url: upstreamUrl!.href } : { command: rest });
-  const taint: TaintStore = new FileTaintStore(join(wardenDirs(io.env).state, 'mcp', 'taint', sessionId(values.session, io)));
-  const base = { policy: s.policy, ext: s.ext, serverName, serverKey, pins: s.pins, audit: s.audit, taint, cwd: io.cwd, home: homeOf(io), ...(deps.approve ? { approve: deps.approve } : {}) };
+  // Approvals from another terminal (`warden approvals`), only when this policy can ask at all.
+  let approvals: Awaited<ReturnType<typeof startGatewayApprovals>> | undefined;
+  if (!deps.approve && mcpCanApprove(s.policy, s.ext)) {
+    try {
+      approvals = await startGatewayApprovals({ policy: s.policy, session: s.session, runDir: wardenDirs(io.env).run, audit: s.audit });
+    } catch (e) {
+      // Fail closed: without the socket every approval is a deny (no-approver), and that is audited.
+      s.audit({ kind: 'mcp.internal.error', detail: { error: `approvals socket: ${(e as Error).message}`.slice(0, 300) } });
+      io.stderr(`warden mcp: cannot serve approvals (${(e as Error).message}); calls that need approval are denied\n`);
+    }
+  }
+  try {
+    return await serveWith(values, rest, http, listen, upstreamUrl, s, io, deps, serverName, serverKey, deps.approve ?? approvals?.approve);
+  } finally {
+    await approvals?.close();
+  }
+}
+
+async function serveWith(
+  values: { name?: string | undefined; path?: string | undefined; 'upstream-header'?: string[] | undefined },
+  rest: string[],
+  http: boolean,
+  listen: ReturnType<typeof parseListen> | undefined,
+  upstreamUrl: URL | undefined,
+  s: Setup,
+  io: CliIo,
+  deps: McpDeps,
+  serverName: string,
+  serverKey: string,
+  approve: Approver | undefined,
+): Promise<number> {
+  const taint: TaintStore = new FileTaintStore(join(wardenDirs(io.env).state, 'mcp', 'taint', s.session));
+  const base = { policy: s.policy, ext: s.ext, serverName, serverKey, pins: s.pins, audit: s.audit, taint, cwd: io.cwd, home: homeOf(io), ...(approve ? { approve } : {}) };
 
   if (http) {
     const gw = await serveHttp({
@@ -218,6 +343,10 @@ async function gateway(args: string[], io: CliIo, deps: McpDeps): Promise<number
     });
     io.stderr(`warden mcp: listening on http://${gw.address.host.includes(':') ? `[${gw.address.host}]` : gw.address.host}:${gw.address.port}${values.path ?? '/mcp'} → ${upstreamUrl!.href}\n`);
     const stop = (): void => void gw.close();
+    void s.auditFailed.then((e) => {
+      io.stderr(`warden mcp: audit log failed (${e.message}); stopping\n`);
+      stop();
+    });
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     await gw.done;
@@ -232,6 +361,10 @@ async function gateway(args: string[], io: CliIo, deps: McpDeps): Promise<number
   const client = new StreamTransport(streams.input, streams.output, { maxMessageBytes: s.ext.limits.maxMessageBytes });
   const session = new GatewaySession(base, client, upstream);
   const stop = (): void => void session.close();
+  void s.auditFailed.then((e) => {
+    io.stderr(`warden mcp: audit log failed (${e.message}); stopping\n`);
+    stop();
+  });
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await session.start();
@@ -253,7 +386,7 @@ async function pin(args: string[], io: CliIo, deps: McpDeps): Promise<number> {
   if (values.list) {
     let path: string;
     if (values.lockfile !== undefined) path = resolve(io.cwd, values.lockfile);
-    else if (values.policy !== undefined || values.profile !== undefined) path = (await setup(values, io, deps)).pins.path;
+    else if (values.policy !== undefined || values.profile !== undefined) path = (await setup(values, io, deps, undefined)).pins.path;
     else path = join(wardenDirs(io.env).state, 'mcp', 'lock.json');
     const store = new LockfileStore(path);
     const data = store.snapshot();
@@ -270,7 +403,15 @@ async function pin(args: string[], io: CliIo, deps: McpDeps): Promise<number> {
   }
   const http = values.upstream !== undefined;
   if (http === rest.length > 0) throw new WardenError('USAGE', 'pin --accept needs the server: -- SERVER_CMD ARGS... or --upstream URL', 'run "warden mcp --help"');
-  const s = await setup(values, io, deps);
+  const s = await setup(values, io, deps, { mode: 'pin', ...(http ? { upstream: values.upstream } : { argv: rest }) });
+  try {
+    return await pinAccept(values, rest, http, s, io, deps);
+  } finally {
+    await s.closeAudit();
+  }
+}
+
+async function pinAccept(values: { name?: string | undefined; upstream?: string | undefined; tool?: string[] | undefined; 'upstream-header'?: string[] | undefined }, rest: string[], http: boolean, s: Setup, io: CliIo, deps: McpDeps): Promise<number> {
   const serverName = values.name ?? (http ? new URL(values.upstream!).hostname : defaultServerName(rest));
   const serverKey = serverKeyOf(http ? { url: new URL(values.upstream!).href } : { command: rest });
   let transport: Transport;

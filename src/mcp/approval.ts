@@ -10,6 +10,8 @@ export interface ApprovalRequest {
   tool: string;
   /** Canonical JSON of the arguments, truncated for display. */
   argumentsPreview: string;
+  /** sha256 of the full canonical arguments: an answer is bound to exactly these. */
+  argumentsSha256?: string;
   rule: string;
   reasons: string[];
 }

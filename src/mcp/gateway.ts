@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { CallToolRequestParamsSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -382,8 +383,10 @@ export class GatewaySession {
       let decision: 'allow' | 'deny' = verdict.decision === 'allow' ? 'allow' : 'deny';
       let reason = verdict.reason;
       if (verdict.decision === 'approve') {
-        const preview = (canonicalize(args) ?? '').slice(0, 2000);
-        const out = await askApproval(this.opts.approve, { kind: 'mcp.call', server: this.opts.serverName, tool, argumentsPreview: preview, rule: verdict.rule, reasons: verdict.approvals }, this.opts.policy.approvalTimeoutSec * 1000, ctl.signal);
+        const canon = canonicalize(args) ?? '';
+        const preview = canon.slice(0, 2000);
+        const argumentsSha256 = createHash('sha256').update(canon).digest('hex');
+        const out = await askApproval(this.opts.approve, { kind: 'mcp.call', server: this.opts.serverName, tool, argumentsPreview: preview, argumentsSha256, rule: verdict.rule, reasons: verdict.approvals }, this.opts.policy.approvalTimeoutSec * 1000, ctl.signal);
         decision = out.decision;
         detail['approval'] = out.why;
         reason = `${verdict.reason} — approval: ${out.why}`;

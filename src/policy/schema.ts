@@ -38,13 +38,81 @@ const commandRule = z
     }
   });
 
+/** An argument condition on an MCP tool rule (all of a rule's conditions must hold, else deny). */
+export const mcpArgConditionSchema = z
+  .strictObject({
+    arg: z
+      .string()
+      .min(1)
+      .max(256)
+      .describe('argument name; dots descend into objects (a.b); arrays at any step are checked element by element'),
+    under: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('the value is a path that, after ~ expansion, .. normalisation and symlink resolution, lies under one of these'),
+    hostAllowedBy: z.literal('network').optional().describe('the value is a URL whose host:port the network section allows'),
+    schemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/)).optional().describe('URL schemes accepted with hostAllowedBy (default http, https)'),
+    matches: z.string().min(1).optional().describe('glob the (string) value must match'),
+    optional: z.boolean().default(false).describe('an absent argument satisfies the condition (default: absent = denied)'),
+  })
+  .superRefine((c, ctx) => {
+    const n = [c.under, c.hostAllowedBy, c.matches].filter((x) => x !== undefined).length;
+    if (n !== 1) ctx.addIssue({ code: 'custom', message: 'a condition needs exactly one of under, hostAllowedBy, matches' });
+  });
+
 const mcpToolRule = z.strictObject({
   id: z.string().min(1).max(128).optional(),
   tool: z.string().min(1).describe('glob on the tool name'),
   server: z.string().min(1).optional().describe('glob on the server name (default: any server)'),
   decision: z.enum(['allow', 'deny', 'approve']),
   message: z.string().max(4096).optional(),
+  conditions: z.array(mcpArgConditionSchema).max(64).optional().describe('argument conditions; a call the rule decides is denied unless all hold'),
 });
+
+const mcpGlob = z.string().min(1).max(512);
+const mcpSeverity = z.enum(['low', 'medium', 'high']);
+const MCP_LIMITS = { maxMessageBytes: 16 * 1024 * 1024, maxPending: 4096, notificationsPerSecond: 1000 };
+
+/** The gateway's keys of the `mcp` section beyond lockfile, default and tools. */
+export const mcpSectionExtShape = {
+  labels: z
+    .strictObject({
+      sensitive: z.array(mcpGlob).default([]).describe('tools (glob on name or server/name) whose results taint the session'),
+      sink: z.array(mcpGlob).default([]).describe('tools that need approval once the session is tainted'),
+      exempt: z.array(mcpGlob).default([]).describe('never labelled by the heuristics'),
+      heuristics: z.boolean().default(true).describe('label tools by name and description (secrets, private data, messaging)'),
+    })
+    .default({ sensitive: [], sink: [], exempt: [], heuristics: true })
+    .describe('session-taint labels'),
+  inspect: z
+    .strictObject({
+      onFinding: z.enum(['withhold', 'approve', 'allow']).default('withhold').describe('what a flagged tool definition gets'),
+      minSeverity: mcpSeverity.default('medium').describe('findings below this are audited only'),
+      redactResults: z.boolean().default(false).describe('redact injection markers and exfiltration URLs in tool results'),
+      ignore: z
+        .array(z.strictObject({ rule: z.string().min(1), tool: mcpGlob.default('*'), server: mcpGlob.optional() }))
+        .default([])
+        .describe('findings to ignore, by inspection rule and tool'),
+    })
+    .default({ onFinding: 'withhold', minSeverity: 'medium', redactResults: false, ignore: [] })
+    .describe('local inspection of tool definitions and results'),
+  pinning: z
+    .strictObject({
+      newTools: z.enum(['pin', 'block']).default('pin').describe('pin (trust on first use) or block until `warden mcp pin --accept`'),
+      newServers: z.enum(['pin', 'block']).default('pin'),
+    })
+    .default({ newTools: 'pin', newServers: 'pin' }),
+  unknownMethods: z.enum(['deny', 'allow']).default('deny').describe('JSON-RPC methods MCP does not define'),
+  hideDenied: z.boolean().default(true).describe('omit tools the policy always denies from tools/list'),
+  limits: z
+    .strictObject({
+      maxMessageBytes: z.number().int().min(1024).max(1 << 30).default(MCP_LIMITS.maxMessageBytes),
+      maxPending: z.number().int().min(1).max(1 << 20).default(MCP_LIMITS.maxPending),
+      notificationsPerSecond: z.number().int().min(1).max(1_000_000).default(MCP_LIMITS.notificationsPerSecond),
+    })
+    .default(MCP_LIMITS),
+};
 
 const verdictDecision = z.enum(['allow', 'warn', 'approve', 'deny']);
 
@@ -83,8 +151,18 @@ export const policySchema = z
         lockfile: z.string().min(1).optional().describe('where tool definitions are pinned'),
         default: z.enum(['allow', 'deny', 'approve']).default('deny'),
         tools: z.array(mcpToolRule).default([]),
+        ...mcpSectionExtShape,
       })
-      .default({ default: 'deny', tools: [] }),
+      .default({
+        default: 'deny',
+        tools: [],
+        labels: { sensitive: [], sink: [], exempt: [], heuristics: true },
+        inspect: { onFinding: 'withhold', minSeverity: 'medium', redactResults: false, ignore: [] },
+        pinning: { newTools: 'pin', newServers: 'pin' },
+        unknownMethods: 'deny',
+        hideDenied: true,
+        limits: MCP_LIMITS,
+      }),
     classify: z
       .strictObject({
         allow: verdictDecision.default('allow'),

@@ -68,17 +68,17 @@ test('poisoned definitions: every technique is withheld from tools/list, audited
   }
 });
 
-test('poisoned definitions with inspect.onFinding: approve are listed but every call needs approval (none → deny)', async () => {
+test('poisoned definitions with inspect.onFinding: approve are listed but every call needs approval (unanswered → deny)', async () => {
   const dir = tempDir('warden-mcp-poison2-');
-  const ext = writeYaml(dir, 'ext.yaml', { inspect: { onFinding: 'approve' } });
   const log = join(dir, 'log.jsonl');
-  const g = await connectGateway({ dir, policy: policyFile(dir), ext, server: FIXTURE_CMD, env: { FIXTURE_MODE: 'poison', FIXTURE_LOG: log } });
+  // The gateway serves `warden approvals`; nobody answers here, so the 1 s timeout denies.
+  const g = await connectGateway({ dir, policy: policyFile(dir, { default: 'allow', inspect: { onFinding: 'approve' } }, { approvals: { timeout: 1 } }), server: FIXTURE_CMD, env: { FIXTURE_MODE: 'poison', FIXTURE_LOG: log } });
   try {
     const { tools } = await within(T, g.client.listTools());
     assert.ok(tools.some((t) => t.name === 'weather'));
     const r = await within(T, g.client.callTool({ name: 'weather', arguments: {} }));
     assert.equal(r.isError, true);
-    assert.match(textOf(r), /approval: no-approver/);
+    assert.match(textOf(r), /approval: (timeout|denied)/);
     assert.equal(calls(log, 'weather'), 0);
   } finally {
     await g.close();
@@ -175,9 +175,9 @@ test('denied calls never reach the server; argument conditions deny paths outsid
   const log = join(dir, 'log.jsonl');
   const ws = join(dir, 'ws');
   mkdirSync(ws);
-  const policy = policyFile(dir, { default: 'deny', tools: [{ id: 'notes', tool: 'write_note', decision: 'allow' }, { tool: 'echo', decision: 'allow' }, { id: 'no-secrets', tool: 'get_secret', decision: 'deny', message: 'ask the admin' }] });
-  const ext = writeYaml(dir, 'ext.yaml', { conditions: { notes: [{ arg: 'path', under: [ws] }] } });
-  const g = await connectGateway({ dir, policy, ext, server: FIXTURE_CMD, env: { FIXTURE_LOG: log } });
+  // The condition is in the policy file itself; `ws` is relative to the policy file's directory.
+  const policy = policyFile(dir, { default: 'deny', tools: [{ id: 'notes', tool: 'write_note', decision: 'allow', conditions: [{ arg: 'path', under: ['ws'] }] }, { tool: 'echo', decision: 'allow' }, { id: 'no-secrets', tool: 'get_secret', decision: 'deny', message: 'ask the admin' }] });
+  const g = await connectGateway({ dir, policy, server: FIXTURE_CMD, env: { FIXTURE_LOG: log } });
   try {
     const names = (await within(T, g.client.listTools())).tools.map((t) => t.name);
     assert.deepEqual(names, ['echo', 'write_note'], 'tools the policy always denies are hidden (hideDenied)');
@@ -263,9 +263,9 @@ test('progress notifications pass through to the caller; progress for other toke
   }
 });
 
-test('session taint crosses servers: after a sensitive read on one gateway, a sink on another needs approval (none → deny)', async () => {
+test('session taint crosses servers: after a sensitive read on one gateway, a sink on another needs approval (unanswered → deny)', async () => {
   const dir = tempDir('warden-mcp-taint-');
-  const policy = policyFile(dir);
+  const policy = policyFile(dir, { default: 'allow' }, { approvals: { timeout: 1 } });
   const sinkLog = join(dir, 'sink.jsonl');
   const a = await connectGateway({ dir, policy, server: FIXTURE_CMD, session: 's1', audit: join(dir, 'a.jsonl'), lockfile: join(dir, 'a.lock') });
   const b = await connectGateway({ dir, policy, server: FIXTURE_CMD, session: 's1', audit: join(dir, 'b.jsonl'), lockfile: join(dir, 'b.lock'), name: 'chat', env: { FIXTURE_MODE: 'sink', FIXTURE_LOG: sinkLog } });
@@ -276,7 +276,7 @@ test('session taint crosses servers: after a sensitive read on one gateway, a si
     assert.equal(textOf(await within(T, a.client.callTool({ name: 'get_secret', arguments: { name: 'x' } }))), 'token=s3cr3t');
     const r = await within(T, b.client.callTool({ name: 'send_message', arguments: { text: 'token=s3cr3t' } }));
     assert.equal(r.isError, true);
-    assert.match(textOf(r), /denied by mcp\.taint.*fixture-server\/get_secret.*approval: no-approver/s);
+    assert.match(textOf(r), /denied by mcp\.taint.*fixture-server\/get_secret.*approval: (timeout|denied)/s);
     assert.equal(calls(sinkLog, 'send_message'), 1, 'the tainted send never reached the sink server');
     assert.equal((await within(T, other.client.callTool({ name: 'send_message', arguments: { text: 'x' } }))).isError, undefined, 'another session is not tainted');
   } finally {

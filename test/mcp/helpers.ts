@@ -65,7 +65,8 @@ export interface ConnectOptions {
   server: string[];
   lockfile?: string;
   ext?: string;
-  audit?: string;
+  /** JSONL audit file (default dir/audit.jsonl); false: no --audit-log, so the chained log under WARDEN_HOME. */
+  audit?: string | false;
   session?: string;
   env?: Record<string, string>;
   extraArgs?: string[];
@@ -77,7 +78,7 @@ export interface ConnectOptions {
 
 /** Runs the gateway (as `warden mcp` would run) in front of `server`, with an SDK client on top. */
 export async function connectGateway(o: ConnectOptions): Promise<GatewayConn> {
-  const args = [...NODE_ARGS, ENTRY, '--policy', o.policy, '--lockfile', o.lockfile ?? join(o.dir, 'lock.json'), '--audit-log', o.audit ?? join(o.dir, 'audit.jsonl'), '--session', o.session ?? 'test', '--quiet'];
+  const args = [...NODE_ARGS, ENTRY, '--policy', o.policy, '--lockfile', o.lockfile ?? join(o.dir, 'lock.json'), ...(o.audit === false ? [] : ['--audit-log', o.audit ?? join(o.dir, 'audit.jsonl')]), '--session', o.session ?? 'test', '--quiet'];
   if (o.ext) args.push('--mcp-ext', o.ext);
   if (o.name) args.push('--name', o.name);
   args.push(...(o.extraArgs ?? []), '--', ...o.server);

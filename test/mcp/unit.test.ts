@@ -265,3 +265,19 @@ test('approval: absent → deny; timeout → deny; cancel → deny; allow only o
   assert.deepEqual(await askApproval(async () => 'allow', req, 1000), { decision: 'allow', why: 'approved' });
   assert.deepEqual(await askApproval(async () => { throw new Error('x'); }, req, 1000), { decision: 'deny', why: 'error' });
 });
+
+test('policy mcp section: gateway keys have defaults, are strict, and conditions need exactly one test', async () => {
+  const { policySchema } = await import('../../src/policy/schema.js');
+  const doc = policySchema.parse({ version: 1 });
+  assert.equal(doc.mcp.limits.maxMessageBytes, 16 * 1024 * 1024);
+  assert.equal(doc.mcp.inspect.onFinding, 'withhold');
+  assert.equal(doc.mcp.hideDenied, true);
+  assert.deepEqual(doc.mcp.labels, { sensitive: [], sink: [], exempt: [], heuristics: true });
+  const partial = policySchema.parse({ version: 1, mcp: { inspect: { redactResults: true } } });
+  assert.equal(partial.mcp.inspect.minSeverity, 'medium');
+  assert.equal(partial.mcp.unknownMethods, 'deny');
+  assert.throws(() => policySchema.parse({ version: 1, mcp: { inspect: { onFindings: 'allow' } } }));
+  assert.throws(() => policySchema.parse({ version: 1, mcp: { tools: [{ tool: 'x', decision: 'allow', conditions: [{ arg: 'p', under: ['/a'], matches: '*' }] }] } }));
+  const ok = policySchema.parse({ version: 1, mcp: { tools: [{ tool: 'x', decision: 'allow', conditions: [{ arg: 'p', matches: '*.txt' }] }] } });
+  assert.equal(ok.mcp.tools[0]!.conditions![0]!.optional, false);
+});
