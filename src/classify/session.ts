@@ -120,6 +120,23 @@ export function lazyAnalyzerConfig(opts: ClassifierOptions = {}): { kb: PathKb; 
   return { kb, getCfg };
 }
 
+/**
+ * Runs the analyzer over shell text with bounded work: a command longer than MAX_COMMAND_CHARS
+ * gets its leading statements (cut at a separator) analysed in full and the rest a token scan, so a
+ * 1 MB line costs bounded time and still cannot hide a payload behind padding.
+ */
+export function analyseBounded(a: Analyzer, text: string, ctx: Ctx): void {
+  if (text.length > MAX_COMMAND_CHARS) {
+    const head = text.slice(0, 64 * 1024);
+    const cut = Math.max(head.lastIndexOf('\n'), head.lastIndexOf(';'));
+    if (cut > 0) a.runSnippet(head.slice(0, cut), ctx);
+    a.fallbackScan(text.slice(cut > 0 ? cut : 0, (cut > 0 ? cut : 0) + 16 * 1024), ctx);
+    return;
+  }
+  if (text.trim() === '') return;
+  a.runSource(text, ctx);
+}
+
 export function createClassifier(opts: ClassifierOptions = {}): Classifier {
   const { kb, getCfg } = lazyAnalyzerConfig(opts);
   const session = (): ClassifierSession => newSession(kb, getCfg);
@@ -167,15 +184,8 @@ function newSession(kb: PathKb, getCfg: () => AnalyzerConfig): ClassifierSession
         for (const n of notes) a.add(n.kind, n.risk, n.reason);
         if (text.length > MAX_COMMAND_CHARS) {
           a.add('unparseable', 'medium', `the command is ${text.length} characters long; only its beginning was analysed (limit ${MAX_COMMAND_CHARS})`);
-          // The leading statements, cut at a separator, get the full analysis; the rest a token scan.
-          const head = text.slice(0, 64 * 1024);
-          const cut = Math.max(head.lastIndexOf('\n'), head.lastIndexOf(';'));
-          if (cut > 0) a.runSnippet(head.slice(0, cut), ctx);
-          a.fallbackScan(text.slice(cut > 0 ? cut : 0, (cut > 0 ? cut : 0) + 16 * 1024), ctx);
-          return;
         }
-        if (text.trim() === '') return;
-        a.runSource(text, ctx);
+        analyseBounded(a, text, ctx);
       });
       return v;
     },

@@ -36,7 +36,7 @@ import { Analyzer } from '../classify/analyze.js';
 import { UNKNOWN } from '../classify/glob.js';
 import { createClassifierSession, MAX_COMMAND_CHARS, type ClassifierOptions, type ClassifierSession, type Verdict, type VerdictKind } from '../classify/index.js';
 import { type Ctx, Env, type Field, lit, NO_STREAM, type SessionFacts, type Stream } from '../classify/model.js';
-import { lazyAnalyzerConfig } from '../classify/session.js';
+import { analyseBounded, lazyAnalyzerConfig } from '../classify/session.js';
 import { posix } from 'node:path';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { decide, type DecisionResult } from '../policy/evaluate.js';
@@ -172,17 +172,9 @@ export function createCommandExtractor(opts: ClassifierOptions = {}): CommandExt
     shell(command: string, cwd?: string): Extraction {
       const text = String(command).replace(/\0/g, '');
       return run(text, cwd, (a, ctx) => {
-        if (text.length > MAX_COMMAND_CHARS) {
-          // Same bounded treatment as the classifier: the head in full, then a token scan.
-          a.truncated = true;
-          const head = text.slice(0, 64 * 1024);
-          const cut = Math.max(head.lastIndexOf('\n'), head.lastIndexOf(';'));
-          if (cut > 0) a.runSnippet(head.slice(0, cut), ctx);
-          a.fallbackScan(text.slice(cut > 0 ? cut : 0, (cut > 0 ? cut : 0) + 16 * 1024), ctx);
-          return;
-        }
-        if (text.trim() === '') return;
-        a.runSource(text, ctx);
+        // Same bounded treatment as the classifier: the head in full, then a token scan.
+        if (text.length > MAX_COMMAND_CHARS) a.truncated = true;
+        analyseBounded(a, text, ctx);
       });
     },
     argv(argv: readonly string[], cwd?: string): Extraction {
