@@ -279,22 +279,26 @@ async function gateway(args: string[], io: CliIo, deps: McpDeps): Promise<number
     throw e;
   }
   try {
-    return await serve(values, rest, http, listen, upstreamUrl, s, io, deps);
+    return await serve({ values, rest, http, listen, upstreamUrl, s, io, deps });
   } finally {
     await s.closeAudit().catch((e: Error) => io.stderr(`warden mcp: audit log: ${e.message}\n`));
   }
 }
 
-async function serve(
-  values: { name?: string | undefined; path?: string | undefined; 'upstream-header'?: string[] | undefined },
-  rest: string[],
-  http: boolean,
-  listen: ReturnType<typeof parseListen> | undefined,
-  upstreamUrl: URL | undefined,
-  s: Setup,
-  io: CliIo,
-  deps: McpDeps,
-): Promise<number> {
+/** What one gateway run serves: parsed flags, the server command or URL, setup and injected deps. */
+interface ServeRequest {
+  values: { name?: string | undefined; path?: string | undefined; 'upstream-header'?: string[] | undefined };
+  rest: string[];
+  http: boolean;
+  listen: ReturnType<typeof parseListen> | undefined;
+  upstreamUrl: URL | undefined;
+  s: Setup;
+  io: CliIo;
+  deps: McpDeps;
+}
+
+async function serve(req: ServeRequest): Promise<number> {
+  const { values, rest, http, upstreamUrl, s, io, deps } = req;
   const serverName = values.name ?? (http ? upstreamUrl!.hostname : defaultServerName(rest));
   const serverKey = serverKeyOf(http ? { url: upstreamUrl!.href } : { command: rest });
   // Approvals from another terminal (`warden approvals`), only when this policy can ask at all.
@@ -309,25 +313,14 @@ async function serve(
     }
   }
   try {
-    return await serveWith(values, rest, http, listen, upstreamUrl, s, io, deps, serverName, serverKey, deps.approve ?? approvals?.approve);
+    return await serveWith(req, serverName, serverKey, deps.approve ?? approvals?.approve);
   } finally {
     await approvals?.close();
   }
 }
 
-async function serveWith(
-  values: { name?: string | undefined; path?: string | undefined; 'upstream-header'?: string[] | undefined },
-  rest: string[],
-  http: boolean,
-  listen: ReturnType<typeof parseListen> | undefined,
-  upstreamUrl: URL | undefined,
-  s: Setup,
-  io: CliIo,
-  deps: McpDeps,
-  serverName: string,
-  serverKey: string,
-  approve: Approver | undefined,
-): Promise<number> {
+async function serveWith(req: ServeRequest, serverName: string, serverKey: string, approve: Approver | undefined): Promise<number> {
+  const { values, rest, http, listen, upstreamUrl, s, io, deps } = req;
   const taint: TaintStore = new FileTaintStore(join(wardenDirs(io.env).state, 'mcp', 'taint', s.session));
   const base = { policy: s.policy, ext: s.ext, serverName, serverKey, pins: s.pins, audit: s.audit, taint, cwd: io.cwd, home: homeOf(io), ...(approve ? { approve } : {}) };
 
