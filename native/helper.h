@@ -28,10 +28,11 @@ enum rec_type {
 /* config.flags */
 #define CF_NEW_SESSION 1u   /* setsid(): the command cannot TIOCSTI into the caller's terminal */
 #define CF_LEGACY_MOUNT 2u  /* force the mount(2) remount path (kernels without mount_setattr) */
-#define CF_SECCOMP_NOTIFY 4u /* reserved for the user-notify issue; must be 0 for now */
+#define CF_SECCOMP_NOTIFY 4u /* exec mediation: the filter's listener fd goes to the outer helper's loop */
 #define CF_GO_GATE 8u       /* wait for "g" on GO_FD before the payload may exec (audit genesis durable) */
-#define CF_KNOWN (CF_NEW_SESSION | CF_LEGACY_MOUNT | CF_GO_GATE)
+#define CF_KNOWN (CF_NEW_SESSION | CF_LEGACY_MOUNT | CF_SECCOMP_NOTIFY | CF_GO_GATE)
 #define GO_FD 5
+#define MED_FD 6            /* CF_SECCOMP_NOTIFY: request/verdict frames with the supervisor */
 
 /* layer bits, for config.degradable */
 enum layer_bit { L_LANDLOCK = 1u << 0, L_SECCOMP = 1u << 1, L_PIDMAX = 1u << 2, L_CGROUP = 1u << 3 };
@@ -99,12 +100,17 @@ void bring_up_loopback(void);
 void apply_rlimits(const struct plan *p);
 void drop_capabilities(void);
 void apply_landlock(const struct plan *p);
-void apply_seccomp(const struct plan *p);
+int apply_seccomp(const struct plan *p); /* listener fd or -1 */
 int kernel_at_least(int major, int minor);
 
 /* relay.c */
 #include <sys/types.h>
 pid_t start_relay(const struct plan *p, pid_t init);
+
+/* notify.c: exec mediation (the outer helper's half of seccomp user-notify) */
+int notify_init(int nfd, int med);
+int notify_on_event(void);
+int notify_on_verdicts(void);
 
 /* probe.c */
 int run_probe(void);

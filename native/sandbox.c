@@ -405,17 +405,19 @@ void apply_landlock(const struct plan *p) {
 
 /*
  * seccomp goes last, right before execve, so the filter only has to allow what the command
- * needs (plus write/execve/exit for the helper's last steps). Future user-notify (see PLAN.md):
- * SECCOMP_FILTER_FLAG_NEW_LISTENER returns a notify fd that is passed to the outer helper with
- * SCM_RIGHTS before execve; the outer poll loop relays it to the supervisor.
+ * needs (plus write/sendmsg/execve/exit for the helper's last steps). With CF_SECCOMP_NOTIFY the
+ * filter is installed with SECCOMP_FILTER_FLAG_NEW_LISTENER and the listener fd is returned for
+ * the payload to hand to the outer helper (SCM_RIGHTS) before it execs; WAIT_KILLABLE_RECV (5.19+)
+ * keeps a held exec from being restarted by ordinary signals while the supervisor decides.
+ * Returns the listener fd, or -1 when there is none (no notify planned, or seccomp degraded).
  */
-void apply_seccomp(const struct plan *p) {
+int apply_seccomp(const struct plan *p) {
   if (!p->seccomp) {
     if (!(p->degradable & L_SECCOMP))
       refuse("seccomp", "no-program", "the supervisor must supply a filter for this architecture, or --allow-degraded seccomp",
              "plan has no seccomp program");
     layer_degraded("seccomp");
-    return;
+    return -1;
   }
   struct sock_fprog prog;
   struct sock_filter *f = malloc(p->seccomp_len);
@@ -423,11 +425,19 @@ void apply_seccomp(const struct plan *p) {
   memcpy(f, p->seccomp, p->seccomp_len);
   prog.len = (unsigned short)(p->seccomp_len / 8);
   prog.filter = f;
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) {
+  unsigned long flags = (p->flags & CF_SECCOMP_NOTIFY) ? SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
+  long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (fd < 0 && errno == EINVAL && (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV))
+    fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags & ~(unsigned long)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+  if (fd < 0) {
     if (!(p->degradable & L_SECCOMP))
-      refuse("seccomp", "install", "check CONFIG_SECCOMP_FILTER, or --allow-degraded seccomp", "cannot install filter: %s", strerror(errno));
+      refuse("seccomp", "install", "check CONFIG_SECCOMP_FILTER and seccomp user-notify (`warden doctor`), or --allow-degraded seccomp",
+             "cannot install filter: %s", strerror(errno));
     layer_degraded("seccomp");
-    return;
+    return -1;
   }
   layer_active("seccomp");
+  if (!(p->flags & CF_SECCOMP_NOTIFY)) return -1;
+  layer_active("mediation");
+  return (int)fd;
 }

@@ -32,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -136,11 +137,37 @@ static void __attribute__((noreturn)) exec_command(const struct plan *p) {
   _exit(err == ENOENT ? 127 : 126);
 }
 
-static void __attribute__((noreturn)) run_payload(const struct plan *p, const sigset_t *orig) {
-  int sfd = g_status_fd;
-  /* Only 0-2 survive (plus the status fd, close-on-exec, for the last lines). */
-  if (sfd > 3) syscall(SYS_close_range, 3u, (unsigned)sfd - 1, 0u);
-  if (syscall(SYS_close_range, (unsigned)(sfd >= 3 ? sfd + 1 : 3), ~0u, 0u))
+/* Closes every fd >= 3 except a and b (either may be -1). */
+static int close_all_but(int a, int b) {
+  int lo = a < b ? a : b, hi = a < b ? b : a, next = 3;
+  if (lo >= 3) { if (lo > next) syscall(SYS_close_range, (unsigned)next, (unsigned)lo - 1, 0u); next = lo + 1; }
+  if (hi >= 3 && hi != lo) { if (hi > next) syscall(SYS_close_range, (unsigned)next, (unsigned)hi - 1, 0u); next = hi + 1; }
+  return (int)syscall(SYS_close_range, (unsigned)next, ~0u, 0u);
+}
+
+/* Hands the seccomp listener to the outer helper: one byte, with the fd attached when there is one. */
+static void send_listener(int sock, int nfd) {
+  char byte = nfd >= 0 ? 'n' : '-';
+  struct iovec iov = {&byte, 1};
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (nfd >= 0) {
+    memset(&u, 0, sizeof u);
+    m.msg_control = u.buf;
+    m.msg_controllen = sizeof u.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &nfd, sizeof nfd);
+  }
+  if (sendmsg(sock, &m, MSG_NOSIGNAL) != 1) refuse("mediation", "handoff", "retry", "cannot hand the notify fd to the helper: %s", strerror(errno));
+  if (nfd >= 0) close(nfd);
+  close(sock);
+}
+
+static void __attribute__((noreturn)) run_payload(const struct plan *p, const sigset_t *orig, int nsock) {
+  /* Only 0-2 survive (plus the status fd, close-on-exec, for the last lines, and the listener
+   * hand-off socket until just before exec). */
+  if (close_all_but(g_status_fd, nsock))
     refuse("fds", "close_range", "needs Linux >= 5.9", "close_range: %s", strerror(errno));
   layer_active("fds");
   if ((p->flags & CF_NEW_SESSION) && setsid() < 0) refuse("session", "setsid", "run `warden doctor`", "setsid: %s", strerror(errno));
@@ -149,7 +176,8 @@ static void __attribute__((noreturn)) run_payload(const struct plan *p, const si
   drop_capabilities();
   apply_landlock(p);
   sigprocmask(SIG_SETMASK, orig, NULL);
-  apply_seccomp(p);
+  int nfd = apply_seccomp(p);
+  if (nsock >= 0) send_listener(nsock, nfd);
   layer_active("env");
   status_line("ready layers=%s degraded=%s", g_active, g_degraded);
   exec_command(p);
@@ -157,7 +185,7 @@ static void __attribute__((noreturn)) run_payload(const struct plan *p, const si
 
 /* ---- init: pid 1 of the new pid namespace ------------------------------------------------ */
 
-static void __attribute__((noreturn)) run_init(const struct plan *p, int syncfd, int resultfd, const sigset_t *orig, const sigset_t *fwd) {
+static void __attribute__((noreturn)) run_init(const struct plan *p, int syncfd, int resultfd, int nsock, const sigset_t *orig, const sigset_t *fwd) {
   char b;
   struct pollfd pf = {syncfd, 0, 0};
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -182,7 +210,7 @@ static void __attribute__((noreturn)) run_init(const struct plan *p, int syncfd,
   else if (b == 'd') layer_degraded("cgroup");
   pid_t child = fork();
   if (child < 0) refuse("pidns", "fork", "retry", "fork: %s", strerror(errno));
-  if (child == 0) { close(syncfd); close(resultfd); run_payload(p, orig); }
+  if (child == 0) { close(syncfd); close(resultfd); run_payload(p, orig, nsock); }
   close(g_status_fd);
   g_status_fd = -1;
   /* Keep only the result pipe: nothing the command could reach through us. */
@@ -309,7 +337,7 @@ static int write_maps(pid_t pid, uid_t uid, gid_t gid) {
 static int run_outer(struct plan *p) {
   static const int fwd_sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
   sigset_t fwd, all, orig;
-  int sync[2], result[2];
+  int sync[2], result[2], nsock[2] = {-1, -1};
   sigemptyset(&fwd);
   for (size_t i = 0; i < sizeof fwd_sigs / sizeof *fwd_sigs; i++) sigaddset(&fwd, fwd_sigs[i]);
   all = fwd;
@@ -317,6 +345,9 @@ static int run_outer(struct plan *p) {
   sigprocmask(SIG_BLOCK, &all, &orig);
   int sigfd = signalfd(-1, &all, SFD_CLOEXEC);
   if (sigfd < 0 || pipe2(sync, O_CLOEXEC) < 0 || pipe2(result, O_CLOEXEC) < 0) refuse("helper", "setup", "retry", "signalfd/pipe: %s", strerror(errno));
+  int mediate = (p->flags & CF_SECCOMP_NOTIFY) != 0;
+  if (mediate && (fcntl(MED_FD, F_SETFD, FD_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, nsock) < 0))
+    refuse("mediation", "setup", "the supervisor passes the mediation channel on fd 6", "mediation channel: %s", strerror(errno));
   cgroup_prepare(p);
   long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
                                                 CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD), NULL, NULL, NULL, NULL);
@@ -333,10 +364,12 @@ static int run_outer(struct plan *p) {
     close(sync[1]);
     close(result[0]);
     close(sigfd);
-    run_init(p, sync[0], result[1], &orig, &fwd);
+    if (mediate) close(nsock[0]), close(MED_FD);
+    run_init(p, sync[0], result[1], nsock[1], &orig, &fwd);
   }
   close(sync[0]);
   close(result[1]);
+  if (mediate) close(nsock[1]);
   if (write_maps((pid_t)pid, getuid(), getgid()) < 0) {
     int err = errno;
     kill((pid_t)pid, SIGKILL);
@@ -358,20 +391,41 @@ static int run_outer(struct plan *p) {
     close(GO_FD);
   }
   if (write(sync[1], p->ncg ? "c" : planned ? "d" : "-", 1) != 1) { kill((pid_t)pid, SIGKILL); refuse("helper", "sync", "retry", "sync: %s", strerror(errno)); }
-  /* The relay loop. Later issues add the seccomp notify fd and the supervisor socket here. */
-  int status = 0;
+  /* The loop: signals to relay, the listener hand-off, notifications, verdicts. Mediation that
+   * cannot go on (notify fd error, supervisor channel EOF or garbage) ends the sandbox: a held exec
+   * never proceeds without a verdict, and no later exec runs unmediated. */
+  int status = 0, nfd = -1, dead = 0, hup = 0;
   for (;;) {
-    struct signalfd_siginfo si;
-    ssize_t n = read(sigfd, &si, sizeof si);
-    if (n < 0 && errno == EINTR) continue;
-    if (n != sizeof si) { /* cannot relay any more: end the sandbox rather than lose track of it */
+    struct pollfd pf[4] = {{sigfd, POLLIN, 0}, {nsock[0], POLLIN, 0}, {hup ? -1 : nfd, POLLIN, 0}, {mediate ? MED_FD : -1, POLLIN, 0}};
+    if (poll(pf, 4, -1) < 0) { if (errno == EINTR) continue; dead = 1; }
+    if (!dead && pf[1].revents) {
+      char byte = 0;
+      union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+      struct iovec iov = {&byte, 1};
+      struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+      ssize_t n = recvmsg(nsock[0], &m, MSG_CMSG_CLOEXEC);
+      struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&m) : NULL;
+      if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) memcpy(&nfd, CMSG_DATA(c), sizeof nfd);
+      if (nfd >= 0 && notify_init(nfd, MED_FD) < 0) dead = 1;
+      close(nsock[0]);
+      nsock[0] = -1; /* one hand-off only; EOF without an fd = the payload refused or seccomp is degraded */
+    }
+    if (!dead && pf[2].revents & POLLIN && notify_on_event() < 0) dead = 1;
+    if (!dead && pf[2].revents & (POLLHUP | POLLERR | POLLNVAL) && !(pf[2].revents & POLLIN)) hup = 1; /* every tracee is gone */
+    if (!dead && pf[3].revents && notify_on_verdicts() < 0) dead = 1;
+    if (!dead && pf[0].revents) {
+      struct signalfd_siginfo si;
+      ssize_t n = read(sigfd, &si, sizeof si);
+      if (n < 0 && errno == EINTR) continue;
+      if (n != sizeof si) dead = 1; /* cannot relay any more: end the sandbox rather than lose track of it */
+      else if (si.ssi_signo == SIGCHLD) { if (waitpid((pid_t)pid, &status, WNOHANG) == (pid_t)pid) break; }
+      else kill((pid_t)pid, (int)si.ssi_signo);
+    }
+    if (dead) {
       kill((pid_t)pid, SIGKILL);
       while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR) {}
       break;
     }
-    if (si.ssi_signo == SIGCHLD) {
-      if (waitpid((pid_t)pid, &status, WNOHANG) == (pid_t)pid) break;
-    } else kill((pid_t)pid, (int)si.ssi_signo);
   }
   /* The command's own wait status, from init; if init itself died (killed from outside, or it
    * refused), its status stands in. */

@@ -41,9 +41,18 @@ import { posix } from 'node:path';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { decide, type DecisionResult } from '../policy/evaluate.js';
 import type { Decision } from '../policy/schema.js';
+import { classifyMapping, kernelClassifyMapping } from './classify-map.js';
+
+export { classifyMapping, DEFAULT_CLASSIFY, KERNEL_DEFAULT_CLASSIFY, kernelClassifyMapping } from './classify-map.js';
 
 export type CommandInput =
-  | { kind: 'argv'; argv: readonly string[]; path?: string; cwd?: string }
+  /**
+   * `kernel`: the argv is an exec the kernel is performing right now (exec mediation). What it
+   * would run in turn (`sh -c '...'` payloads) is then not judged by the command rules here — each
+   * of those execs is trapped and judged on its own when it happens — while the classifier still
+   * judges the whole argv, payload included.
+   */
+  | { kind: 'argv'; argv: readonly string[]; path?: string; cwd?: string; kernel?: boolean }
   | { kind: 'shell'; command: string; cwd?: string };
 
 export interface CommandDecision extends DecisionResult {
@@ -86,20 +95,6 @@ export interface CommandContext {
 
 /** Marker inside a word whose value is not statically known. */
 export const UNKNOWN_WORD = UNKNOWN;
-
-/** The `classify` mapping in force: the policy's section, or the schema's defaults when absent. */
-export const DEFAULT_CLASSIFY: Readonly<Record<VerdictKind, 'allow' | 'warn' | 'approve' | 'deny'>> = Object.freeze({
-  allow: 'allow',
-  warn: 'warn',
-  review: 'approve',
-  block: 'deny',
-});
-
-export function classifyMapping(policy: CompiledPolicy): Readonly<Record<VerdictKind, 'allow' | 'warn' | 'approve' | 'deny'>> {
-  const c = policy.classify;
-  if (!c) return DEFAULT_CLASSIFY;
-  return { allow: c.allow ?? 'allow', warn: c.warn ?? 'warn', review: c.review ?? 'approve', block: c.block ?? 'deny' };
-}
 
 /** Hosts the policy allows, in the classifier's `allowedHosts` form (`*.example.com` for wildcards). */
 export function allowedHostsOf(policy: CompiledPolicy): string[] {
@@ -202,8 +197,8 @@ function programPath(word: string, cwd: string | undefined, lookup: CommandConte
   return posix.join(cwd, word);
 }
 
-function classifierResult(policy: CompiledPolicy, v: Verdict): CommandDecision {
-  const decision = classifyMapping(policy)[v.verdict];
+function classifierResult(policy: CompiledPolicy, v: Verdict, kernel: boolean): CommandDecision {
+  const decision = (kernel ? kernelClassifyMapping(policy) : classifyMapping(policy))[v.verdict];
   const why = v.reasons.length ? `: ${v.reasons.join('; ')}` : '';
   const r: CommandDecision = { decision, rule: `classify.${v.verdict}`, reason: `classifier verdict ${v.verdict} (risk ${v.risk})${why}`.slice(0, 2000), verdict: v };
   if (v.suggestion !== undefined) r.suggestion = v.suggestion;
@@ -228,7 +223,7 @@ export function decideCommand(ctx: CommandContext, input: CommandInput): Command
       // The argv itself, exactly as the kernel will see it (with its resolved path), then what it runs.
       const path = input.path ?? programPath(input.argv[0] ?? '', cwd, ctx.resolveProgram);
       execs.push({ argv: [...input.argv], ...(path !== undefined ? { path } : {}), ...(cwd !== undefined ? { cwd } : {}), exact: true });
-      execs.push(...seen.execs.slice(1).map((e) => toExec(e)));
+      if (!input.kernel) execs.push(...seen.execs.slice(1).map((e) => toExec(e)));
     } else {
       execs.push(...seen.execs.map((e) => toExec(e)));
     }
@@ -255,7 +250,7 @@ export function decideCommand(ctx: CommandContext, input: CommandInput): Command
       return { ...explicit, verdict };
     }
     if (!undecided && explicit) return { ...explicit, verdict };
-    const fromClassifier = classifierResult(policy, verdict);
+    const fromClassifier = classifierResult(policy, verdict, input.kind === 'argv' && input.kernel === true);
     const best = stricter(explicit ? { ...explicit, verdict } : undefined, fromClassifier);
     if (best !== fromClassifier && fromClassifier.suggestion !== undefined && best.suggestion === undefined) best.suggestion = fromClassifier.suggestion;
     return best;

@@ -12,7 +12,7 @@
  */
 import { spawn, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { WardenError } from '../errors.js';
 import { helperPath } from './helper-path.js';
 import { encodePlan } from './plan-encode.js';
@@ -86,6 +86,8 @@ export interface SandboxHandle {
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
+  /** flags.mediateExec: the exec mediation channel (request frames in, verdict frames out; src/mediate/exec-wire.ts). */
+  readonly mediation: Duplex | null;
   /** Host pid of the sandbox's pid 1 (null if the helper stopped before creating it). */
   readonly initPid: Promise<number | null>;
   /** Resolves when every layer is installed and the command is about to exec; null if that never happened. */
@@ -113,7 +115,9 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
   const io = opts.stdio ?? 'inherit';
   const base = typeof io === 'string' ? [io, io, io] : io;
   const gated = plan.flags.goGate === true;
-  const stdio: StdioOptions = gated ? [...base, 'pipe', 'pipe', 'pipe'] : [...base, 'pipe', 'pipe'];
+  const mediated = plan.flags.mediateExec === true;
+  // fd 3 plan, 4 status, 5 go gate, 6 exec mediation (a socketpair: both directions).
+  const stdio: StdioOptions = [...base, 'pipe', 'pipe', ...(gated || mediated ? [gated ? 'pipe' : 'ignore'] : []), ...(mediated ? ['pipe'] : [])] as StdioOptions;
   const child = spawn(path, [], { stdio, env: {}, cwd: '/', detached: false });
   const planSink = child.stdio[3] as Writable | null;
   const goSink = gated ? ((child.stdio as unknown as Array<Writable | null>)[5] ?? null) : null;
@@ -190,6 +194,7 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
     stdin: child.stdin,
     stdout: child.stdout,
     stderr: child.stderr,
+    mediation: mediated ? ((child.stdio as unknown as Array<Duplex | null>)[6] ?? null) : null,
     initPid,
     ready,
     result,

@@ -88,6 +88,7 @@ export function encodePlan(plan: Plan): Uint8Array {
   if (plan.flags.newSession) flags |= CONFIG_FLAG.NEW_SESSION;
   if (plan.flags.legacyMount) flags |= CONFIG_FLAG.LEGACY_MOUNT;
   if (plan.flags.goGate) flags |= CONFIG_FLAG.GO_GATE;
+  if (plan.flags.mediateExec) flags |= CONFIG_FLAG.SECCOMP_NOTIFY;
   let degradable = 0;
   for (const l of plan.degradable) degradable |= LAYER_BIT[l];
   rec(

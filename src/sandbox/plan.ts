@@ -90,7 +90,8 @@ export interface Plan {
   /** fd number of the status channel in the helper (the plan itself is always fd 3). */
   statusFd: number;
   /** goGate: the helper sets everything up, then waits for the supervisor's release (fd 5) before exec. */
-  flags: { newSession: boolean; legacyMount: boolean; goGate?: boolean };
+  /** mediateExec: execs trap to the helper's notify loop, which relays them on fd 6 (exec mediation). */
+  flags: { newSession: boolean; legacyMount: boolean; goGate?: boolean; mediateExec?: boolean };
   hostname: string;
   /** In order; paths are inside the new root, bind sources are host paths. */
   mounts: MountOp[];
@@ -371,7 +372,9 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
 
   // ---- seccomp ----
   let seccomp: Plan['seccomp'] = null;
-  if (probe.arch) seccomp = buildSeccompFilter({ arch: probe.arch, notifyExec: false });
+  const mediateExec = spec.mediateExec === true && probe.arch !== null;
+  if (spec.mediateExec && !probe.arch) invalid(`exec mediation needs a seccomp filter, and there is none for ${probe.machine}`);
+  if (probe.arch) seccomp = buildSeccompFilter({ arch: probe.arch, notifyExec: mediateExec });
   else notes.push(`no seccomp filter for ${probe.machine}`);
 
   // ---- env, argv ----
@@ -393,7 +396,7 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
     formatVersion: 1,
     supervisorPid: probe.supervisorPid,
     statusFd: 4,
-    flags: { newSession: spec.newSession ?? true, legacyMount: !!spec.legacyMount || !probe.mountSetattr },
+    flags: { newSession: spec.newSession ?? true, legacyMount: !!spec.legacyMount || !probe.mountSetattr, ...(mediateExec ? { mediateExec } : {}) },
     hostname,
     mounts,
     landlock: {

@@ -101,6 +101,11 @@ export interface SandboxSpec {
    * symlink target when /etc/resolv.conf is a symlink). Without it the sandbox has no network.
    */
   egress?: SandboxEgress;
+  /**
+   * Live exec mediation (DESIGN.md §2 L1): execve/execveat trap to seccomp user-notify; the
+   * helper's outer loop relays each one to the supervisor on fd 6 and applies its verdict.
+   */
+  mediateExec?: boolean;
   /** Test hook: use the mount(2) remount path even where mount_setattr exists. */
   legacyMount?: boolean;
 }

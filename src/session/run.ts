@@ -94,11 +94,12 @@ export async function runSession(o: RunOptions): Promise<number> {
   // in its network namespace. Records arrive only after launch, when the audit log is open.
   let audit: AuditWriter | undefined;
   // The audit log opens while the egress sockets start; nothing runs before its genesis is durable.
-  const planned = ['userns', 'mountns', 'pidns', 'netns', 'ipcns', 'utsns', 'landlock', 'seccomp', 'caps', 'nnp', 'rlimits', 'fds', 'env', 'egress'];
+  const planned = ['userns', 'mountns', 'pidns', 'netns', 'ipcns', 'utsns', 'landlock', 'seccomp', 'caps', 'nnp', 'rlimits', 'fds', 'env', 'egress', 'mediation'];
   // Fail closed on evidence: if the log cannot be written any more, the sandboxed tree is killed
   // rather than left running unaudited.
   let auditFailure: Error | undefined;
   let killTree: (() => void) | undefined;
+  let mediationFailure: Error | undefined;
   const opening = openAuditWriter({
     env: o.env,
     thread: 'inline',
@@ -117,7 +118,10 @@ export async function runSession(o: RunOptions): Promise<number> {
   let approvals: Awaited<ReturnType<typeof startApprovals>>;
   let egress: Awaited<ReturnType<typeof startEgress>> | undefined;
   try {
-    approvals = await startApprovals({ policy, session, runDir: dirs.run, audit: (ev) => audit?.enqueue(ev) });
+    approvals = await startApprovals({ policy, session, runDir: dirs.run, audit: (ev) => audit?.enqueue(ev), notify: o.stderr });
+    // Exec mediation brings the classifier: its module loads while the sandbox is being built.
+    const mediationModule = import('./exec-mediation.js');
+    mediationModule.catch(() => undefined);
     const approver = approvals;
     egress = await startEgress({
       policy,
@@ -130,6 +134,7 @@ export async function runSession(o: RunOptions): Promise<number> {
       ...(approver ? { approve: (req) => approver.approveConnection(req) } : {}),
     });
     spec.egress = egress.spec;
+    spec.mediateExec = true;
     trace('egress');
     const plan = buildPlan(spec, probe);
     // The helper builds the sandbox while the audit genesis becomes durable; it execs the command
@@ -137,8 +142,23 @@ export async function runSession(o: RunOptions): Promise<number> {
     plan.flags.goGate = true;
     const handle = launchSandbox(plan, { stdio: 'inherit' });
     killTree = () => handle.kill('SIGKILL');
+    let mediator: { close(): void } | undefined;
     try {
       audit = await opening;
+      const auditNow = audit;
+      const { startExecMediation } = await mediationModule;
+      mediator = startExecMediation({
+        policy,
+        plan,
+        handle,
+        session,
+        audit: (ev) => auditNow.enqueue(ev),
+        ...(approver ? { approve: (req) => approver.approveExec(req) } : {}),
+        onFatal: (e) => {
+          mediationFailure = e;
+          killTree?.();
+        },
+      });
     } catch (e) {
       handle.release(false);
       await handle.result.catch(() => undefined);
@@ -147,7 +167,17 @@ export async function runSession(o: RunOptions): Promise<number> {
     trace('audit open');
     handle.release(true);
     if (auditFailure) killTree();
-    return await execute(o, { plan, handle, audit, session, workspace, source: loaded.source, t0, trace, auditFailed: () => auditFailure });
+    try {
+      // Mediation and approvals end with the tree, before the session's last record: what they
+      // still say (a held exec denied because the session ended) lands in the log.
+      const endMediation = async () => {
+        mediator?.close();
+        await approver?.close();
+      };
+      return await execute(o, { plan, handle, audit, session, workspace, source: loaded.source, t0, trace, auditFailed: () => auditFailure, mediationFailed: () => mediationFailure, endMediation });
+    } finally {
+      mediator?.close();
+    }
   } catch (e) {
     // A refusal after the log was opened is itself a decision: record it, then refuse.
     const a = audit ?? (await opening.catch(() => undefined));
@@ -172,6 +202,8 @@ interface Prepared {
   t0: number;
   trace: (what: string) => void;
   auditFailed: () => Error | undefined;
+  mediationFailed: () => Error | undefined;
+  endMediation: () => Promise<void>;
 }
 
 async function execute(o: RunOptions, p: Prepared): Promise<number> {
@@ -188,9 +220,17 @@ async function execute(o: RunOptions, p: Prepared): Promise<number> {
   const result = await handle.result.finally(() => {
     for (const [s, fn] of relays) process.off(s, fn);
   });
+  await p.endMediation();
   const durationMs = Date.now() - t0;
   if (p.auditFailed()) {
     o.stderr(`warden: the audit log failed (${p.auditFailed()!.message}); the sandboxed tree was killed (fix: check the disk and permissions of the audit directory)\n`);
+    return REFUSED;
+  }
+  if (p.mediationFailed()) {
+    const reason = p.mediationFailed()!.message;
+    await audit.append({ session, kind: 'session.refused', decision: 'deny', rule: 'layer:mediation', resource: workspace, proc, detail: { reason } });
+    await audit.close();
+    o.stderr(`warden: layer mediation: the exec mediation channel failed (${reason}); the sandboxed tree was killed (fix: this is a Warden bug; report it)\n`);
     return REFUSED;
   }
   if (result.refused) {

@@ -1,0 +1,286 @@
+/**
+ * Live exec mediation, supervisor half (DESIGN.md §2 L1): every execve/execveat of the sandboxed
+ * tree arrives here from the helper's notify loop (exec-wire.ts), is resolved in the tracee's own
+ * view (exec-target.ts), decided by the same `decideCommand` the agent hooks use, audited, and
+ * answered. Decisions: allow / warn (continue; warn is flagged in the audit record), deny / steer
+ * (the exec fails with EACCES and the rule's message — with the safer alternative for steer — is
+ * written to the failing program's stderr), approve (the exec is held while a human decides via
+ * `warden approvals`; timeout, no approver or a closed broker is a deny).
+ *
+ * Fail closed: anything this code cannot see or parse — unreadable memory, a path that is not
+ * UTF-8, an anonymous (memfd/deleted) program, an unknown loader option, an exception — is a deny;
+ * a malformed frame from the helper ends the session (`onFatal`). No exec is ever answered
+ * "continue" by default: every request gets exactly one verdict, computed for that request.
+ *
+ * Memory: requests held for approval are bounded by the broker's `maxPending` (beyond it they are
+ * denied at once); everything else is answered synchronously as it arrives.
+ */
+import { posix } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { AuditEventInput } from '../audit/record.js';
+import { decide } from '../policy/evaluate.js';
+import type { Decision } from '../policy/schema.js';
+import { decideCommand, type CommandContext, type CommandDecision } from './command-decision.js';
+import { isLoader, loaderProgram, programNames, resolveExecTarget, type ExecTarget, type TraceeFs } from './exec-target.js';
+import { encodeVerdict, PROBLEM, RequestDecoder, type ExecRequest, type Verdict } from './exec-wire.js';
+
+export interface ExecApprovalRequest {
+  program: string;
+  argv: string[];
+  cwd: string | null;
+  rule: string;
+  reason: string;
+}
+
+export interface ExecMediatorOptions {
+  channel: Duplex;
+  session: string;
+  context: CommandContext;
+  /** Paths the sandbox cannot change (from the plan's mounts): only those make a verdict cacheable. */
+  immutable: (path: string) => boolean;
+  audit: (ev: AuditEventInput) => void;
+  /** Ask a human; absent = nobody can approve (approve -> deny). */
+  approve?: (req: ExecApprovalRequest) => Promise<'allow' | 'deny'>;
+  /** The tracee's filesystem view (tests inject one). */
+  fsFor: (pid: number) => TraceeFs;
+  /** The helper's channel failed or sent garbage: the caller kills the sandbox. */
+  onFatal: (e: Error) => void;
+}
+
+interface Judgement {
+  decision: Decision;
+  rule: string;
+  reason: string;
+  message?: string;
+  suggestion?: string;
+  program: string | null;
+  cwd: string | null;
+  cacheable: boolean;
+  via?: string[];
+  /** The program does not exist (now): a refusal then looks like the kernel's own ENOENT. */
+  missing?: true;
+}
+
+const STRICT: Record<Decision, number> = { deny: 4, steer: 3, approve: 2, warn: 1, allow: 0 };
+const EACCES = 13;
+const E2BIG = 7;
+const EFAULT = 14;
+const ENOENT = 2;
+const MAX_AUDIT_ARGS = 256;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const lossy = new TextDecoder('utf-8');
+
+function decodeStrict(b: Buffer): string | null {
+  try {
+    return utf8.decode(b);
+  } catch {
+    return null;
+  }
+}
+
+export class ExecMediator {
+  private readonly decoder = new RequestDecoder();
+  /** Rules of the verdicts this mediator allowed the helper to cache, by request key (for audit). */
+  private readonly cachedRules = new Map<string, { rule: string; program: string | null }>();
+  private held = 0;
+  private closed = false;
+
+  constructor(private readonly o: ExecMediatorOptions) {
+    o.channel.on('data', (chunk: Buffer) => this.onData(chunk));
+    // The helper closing its end means it exited, and the tree with it (PDEATHSIG chain): nothing
+    // is held any more, so this is the end of mediation, not a failure.
+    o.channel.on('error', () => this.close());
+    o.channel.on('end', () => this.close());
+  }
+
+  /** Execs currently held for a human. */
+  get pendingApprovals(): number {
+    return this.held;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private fatal(e: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.o.onFatal(e);
+  }
+
+  private onData(chunk: Buffer): void {
+    let reqs: ExecRequest[];
+    try {
+      reqs = this.decoder.push(chunk);
+    } catch (e) {
+      this.fatal(e as Error);
+      return;
+    }
+    for (const r of reqs) this.handle(r);
+  }
+
+  private handle(req: ExecRequest): void {
+    const argv = req.argv.map((a) => lossy.decode(a));
+    const invalidUtf8 = req.argv.some((a) => decodeStrict(a) === null) || undefined;
+    if (this.closed) return;
+    if (req.kind === 2) {
+      const hit = this.cachedRules.get(requestKey(req));
+      this.record(req, argv, { decision: 'allow', rule: hit?.rule ?? 'cache', reason: 'same exec as an earlier allowed one (cached verdict)', program: hit?.program ?? null, cwd: null, cacheable: true }, { cached: true, invalidUtf8 });
+      return;
+    }
+    let j: Judgement;
+    try {
+      j = this.judge(req, argv);
+    } catch (e) {
+      j = { decision: 'deny', rule: 'internal.error', reason: `exec mediation failed (${String((e as Error)?.message ?? e).slice(0, 200)}); denied`, program: null, cwd: null, cacheable: false };
+    }
+    if (j.decision === 'approve') {
+      this.hold(req, argv, j, invalidUtf8);
+      return;
+    }
+    this.answer(req, argv, j, { invalidUtf8 });
+  }
+
+  private judge(req: ExecRequest, argv: string[]): Judgement {
+    const none = { program: null, cwd: null, cacheable: false };
+    if (req.problems & PROBLEM.TOO_BIG) return { decision: 'deny', rule: 'warden.exec-too-large', reason: 'the path or argument list exceeds what Warden reads (4 MiB); denied', ...none };
+    if (req.problems) return { decision: 'deny', rule: 'warden.exec-unreadable', reason: 'the path or arguments of the exec could not be read from the process; denied', ...none };
+    const path = decodeStrict(req.path);
+    if (path === null) return { decision: 'deny', rule: 'warden.exec-encoding', reason: 'the program path is not valid UTF-8; denied', ...none };
+    const fs = this.o.fsFor(req.pid);
+    const cwd = fs.cwd();
+    const target = resolveExecTarget(fs, { path, syscall: req.syscall, dirfd: req.dirfd, flags: req.flags, argv });
+    if (target.anonymous !== undefined || target.real === null) {
+      return { decision: 'deny', rule: 'warden.exec-anonymous', reason: `the program is ${target.anonymous ?? 'unknown'}: it has no name the policy can judge; denied`, ...none, cwd };
+    }
+    // Not there (a PATH search trying each directory, a path that vanished): fail as the kernel would,
+    // without asking anyone; if it appears after this look, it still does not run.
+    if (!target.exists) return { decision: 'deny', rule: 'warden.exec-missing', reason: `${target.real} does not exist`, program: target.real, cwd, cacheable: false, missing: true };
+    // Everything the kernel will start for this exec, judged in turn: the program itself, each
+    // shebang interpreter, and the program a directly-run dynamic loader maps.
+    const subjects: Array<{ path: string; given: string | null; argv: string[]; target: ExecTarget }> = [
+      { path: target.real, given: target.given, argv: argv.length ? argv : [path], target },
+    ];
+    for (const r of target.runs) subjects.push({ path: r.path, given: null, argv: r.argv, target });
+    const via: string[] = target.runs.map((r) => r.path);
+    for (const s of [...subjects]) {
+      if (!isLoader(s.path)) continue;
+      const lp = loaderProgram(s.argv);
+      if (lp === 'unknown') return { decision: 'deny', rule: 'warden.exec-loader', reason: `the dynamic loader ${s.path} was run with an option Warden does not know; denied`, ...none, cwd };
+      if (lp === null) continue;
+      const t = resolveExecTarget(fs, { path: lp.program, syscall: 'execve', dirfd: -100, flags: 0, argv: lp.argv });
+      if (t.anonymous !== undefined || t.real === null) return { decision: 'deny', rule: 'warden.exec-anonymous', reason: `the loader was asked to run ${t.anonymous ?? 'an unknown program'}; denied`, ...none, cwd };
+      subjects.push({ path: t.real, given: t.given, argv: [t.real, ...lp.argv.slice(1)], target: t });
+      via.push(s.path);
+    }
+    let best: (CommandDecision & { program: string }) | undefined;
+    for (const s of subjects) {
+      const d = this.decideOne(s.path, s.given, s.argv, cwd);
+      if (best === undefined || STRICT[d.decision] > STRICT[best.decision]) best = { ...d, program: s.path };
+    }
+    const d = best!;
+    const stable = subjects.every((s) => s.target.exists && this.o.immutable(s.path) && s.target.consulted.every((c) => this.o.immutable(c)));
+    const j: Judgement = {
+      decision: d.decision,
+      rule: d.rule,
+      reason: d.reason,
+      program: d.program,
+      cwd,
+      // Replayable only where the agent cannot change what the same request resolves to, and only
+      // for a plain allow (warn must be flagged, approve asked, each time).
+      cacheable: d.decision === 'allow' && stable && !isLoader(target.real),
+      ...(via.length ? { via } : {}),
+      ...(target.exists ? {} : { missing: true as const }),
+    };
+    if (d.message !== undefined) j.message = d.message;
+    if (d.suggestion !== undefined) j.suggestion = d.suggestion;
+    return j;
+  }
+
+  /** One program: the shared command decision, then the other names it is known by (aliases, versions). */
+  private decideOne(path: string, given: string | null, argv: string[], cwd: string | null): CommandDecision {
+    let d = decideCommand(this.o.context, { kind: 'argv', argv, path, kernel: true, ...(cwd !== null ? { cwd } : {}) });
+    const primary = posix.basename(path);
+    for (const name of programNames(path, given)) {
+      if (name === primary) continue;
+      const r = decide(this.o.context.policy, { kind: 'exec', argv: [name, ...argv.slice(1)], path: name, ...(cwd !== null ? { cwd } : {}) });
+      if (r.rule !== 'default.exec' && STRICT[r.decision] > STRICT[d.decision]) d = { ...r };
+    }
+    return d;
+  }
+
+  private hold(req: ExecRequest, argv: string[], j: Judgement, invalidUtf8: true | undefined): void {
+    const approve = this.o.approve;
+    if (!approve) {
+      this.answer(req, argv, { ...j, decision: 'deny', reason: `${j.reason}; approval required but nobody can approve in this session` }, { invalidUtf8, approval: 'no-approver' });
+      return;
+    }
+    this.held++;
+    approve({ program: j.program ?? '', argv, cwd: j.cwd, rule: j.rule, reason: j.reason })
+      .catch(() => 'deny' as const)
+      .then((answer) => {
+        this.held--;
+        const out: Judgement = answer === 'allow' ? { ...j, decision: 'allow', cacheable: false } : { ...j, decision: 'deny', reason: `${j.reason}; not approved` };
+        this.answer(req, argv, out, { invalidUtf8, approval: answer });
+      });
+  }
+
+  private answer(req: ExecRequest, argv: string[], j: Judgement, extra: Record<string, unknown>): void {
+    const runs = j.decision === 'allow' || j.decision === 'warn';
+    let v: Verdict;
+    if (runs) {
+      v = { action: 'continue', cacheable: j.cacheable };
+      if (j.cacheable) this.remember(req, j);
+    } else {
+      // A refused exec of a program that is not there fails as the kernel would (a PATH search goes
+      // on quietly); one that is there fails with EACCES and the rule's message on its stderr.
+      const errno = j.rule === 'warden.exec-too-large' ? E2BIG : j.rule === 'warden.exec-unreadable' ? EFAULT : j.missing ? ENOENT : EACCES;
+      v = j.missing ? { action: 'fail', errno } : { action: 'fail', errno, message: denialText(j, argv) };
+    }
+    // The session is over (the tree is dead): nothing left to answer or record.
+    if (this.closed) return;
+    // Audit first (enqueued in order), then let the exec go on or fail.
+    this.record(req, argv, j, extra);
+    try {
+      this.o.channel.write(encodeVerdict(req.id, req.pid, v));
+    } catch (e) {
+      this.fatal(e as Error);
+    }
+  }
+
+  private remember(req: ExecRequest, j: Judgement): void {
+    if (this.cachedRules.size >= 256) this.cachedRules.delete(this.cachedRules.keys().next().value as string);
+    this.cachedRules.set(requestKey(req), { rule: j.rule, program: j.program });
+  }
+
+  private record(req: ExecRequest, argv: string[], j: Judgement, extra: Record<string, unknown>): void {
+    const detail: Record<string, unknown> = { reason: j.reason, syscall: req.syscall, argc: argv.length };
+    if (j.cwd !== null) detail['cwd'] = j.cwd;
+    if (j.suggestion !== undefined) detail['suggestion'] = j.suggestion;
+    if (j.via) detail['via'] = j.via;
+    for (const [k, val] of Object.entries(extra)) if (val !== undefined) detail[k] = val;
+    if (argv.length > MAX_AUDIT_ARGS) detail['argsOmitted'] = argv.length - MAX_AUDIT_ARGS;
+    this.o.audit({
+      session: this.o.session,
+      kind: 'exec',
+      decision: j.decision,
+      rule: j.rule,
+      resource: j.program ?? lossy.decode(req.path),
+      proc: { pid: req.pid, ...(j.program !== null ? { exe: j.program } : {}), argv: argv.slice(0, MAX_AUDIT_ARGS) },
+      detail,
+    });
+  }
+}
+
+/** The helper's cache key, as a string: the request bytes from the syscall number on. */
+function requestKey(req: ExecRequest): string {
+  return [req.syscall, req.dirfd, req.flags, req.path.toString('latin1'), ...req.argv.map((a) => a.toString('latin1'))].join('\0');
+}
+
+function denialText(j: Judgement, argv: string[]): string {
+  const what = posix.basename(j.program ?? argv[0] ?? 'program');
+  const why = j.message ?? j.reason;
+  let text = `warden: ${what}: ${j.decision === 'steer' ? 'steered' : 'denied'} by rule ${j.rule}: ${why}\n`;
+  if (j.suggestion) text += `warden: instead, run: ${j.suggestion}\n`;
+  return text;
+}

@@ -1,0 +1,35 @@
+import type { AuditEventInput } from '../audit/record.js';
+import { createCommandContext } from '../mediate/command-decision.js';
+import { ExecMediator, type ExecApprovalRequest } from '../mediate/exec-mediator.js';
+import { immutablePaths } from '../mediate/immutable.js';
+import { traceeFs } from '../mediate/tracee-fs.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import type { SandboxHandle } from '../sandbox/launch.js';
+import type { Plan } from '../sandbox/plan.js';
+
+/**
+ * Wires one session's exec mediation: the helper's channel, the policy's command rules and
+ * classifier (one session, so risk chains span the whole run), the plan's read-only mounts (what
+ * makes a verdict cacheable), audit and approvals. Loaded on demand (it brings the classifier).
+ */
+export function startExecMediation(o: {
+  policy: CompiledPolicy;
+  plan: Plan;
+  handle: SandboxHandle;
+  session: string;
+  audit: (ev: AuditEventInput) => void;
+  approve?: (req: ExecApprovalRequest) => Promise<'allow' | 'deny'>;
+  onFatal: (e: Error) => void;
+}): ExecMediator | undefined {
+  if (!o.handle.mediation) return undefined;
+  return new ExecMediator({
+    channel: o.handle.mediation,
+    session: o.session,
+    context: createCommandContext(o.policy),
+    immutable: immutablePaths(o.plan.mounts),
+    audit: o.audit,
+    ...(o.approve ? { approve: o.approve } : {}),
+    fsFor: traceeFs,
+    onFatal: o.onFatal,
+  });
+}
