@@ -33,6 +33,7 @@ enum rec_type {
 #define CF_KNOWN (CF_NEW_SESSION | CF_LEGACY_MOUNT | CF_SECCOMP_NOTIFY | CF_GO_GATE)
 #define GO_FD 5
 #define MED_FD 6            /* CF_SECCOMP_NOTIFY: request/verdict frames with the supervisor */
+#define SIG_GUARD (SIGRTMIN + 3) /* init's PDEATHSIG under mediation (warden-helper.c run_init) */
 
 /* layer bits, for config.degradable */
 enum layer_bit { L_LANDLOCK = 1u << 0, L_SECCOMP = 1u << 1, L_PIDMAX = 1u << 2, L_CGROUP = 1u << 3 };

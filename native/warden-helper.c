@@ -145,21 +145,39 @@ static int close_all_but(int a, int b) {
   return (int)syscall(SYS_close_range, (unsigned)next, ~0u, 0u);
 }
 
-/* Hands the seccomp listener to the outer helper: one byte, with the fd attached when there is one. */
-static void send_listener(int sock, int nfd) {
-  char byte = nfd >= 0 ? 'n' : '-';
+/* One byte on a SEQPACKET socket, with the fd attached when there is one. */
+static int send_fd(int sock, int fd) {
+  char byte = fd >= 0 ? 'n' : '-';
   struct iovec iov = {&byte, 1};
   union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
   struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (nfd >= 0) {
+  if (fd >= 0) {
     memset(&u, 0, sizeof u);
     m.msg_control = u.buf;
     m.msg_controllen = sizeof u.buf;
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
     c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &nfd, sizeof nfd);
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
   }
-  if (sendmsg(sock, &m, MSG_NOSIGNAL) != 1) refuse("mediation", "handoff", "retry", "cannot hand the notify fd to the helper: %s", strerror(errno));
+  return sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* Receives what send_fd sent: the fd, or -1 (none attached, EOF, error). */
+static int recv_fd(int sock) {
+  char byte = 0;
+  int fd = -1;
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+  struct iovec iov = {&byte, 1};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+  struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&m) : NULL;
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+/* Hands the seccomp listener to the outer helper. */
+static void send_listener(int sock, int nfd) {
+  if (send_fd(sock, nfd) < 0) refuse("mediation", "handoff", "retry", "cannot hand the notify fd to the helper: %s", strerror(errno));
   if (nfd >= 0) close(nfd);
   close(sock);
 }
@@ -176,6 +194,10 @@ static void __attribute__((noreturn)) run_payload(const struct plan *p, const si
   drop_capabilities();
   apply_landlock(p);
   sigprocmask(SIG_SETMASK, orig, NULL);
+  /* init made itself non-dumpable, and the payload inherited that with init's mm, whose owner is
+   * the host's user namespace: an unprivileged outer helper could then not read the first exec's
+   * argv. Nothing else runs in the sandbox yet, and execve resets this for the command anyway. */
+  if (p->flags & CF_SECCOMP_NOTIFY) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   int nfd = apply_seccomp(p);
   if (nsock >= 0) send_listener(nsock, nfd);
   layer_active("env");
@@ -188,7 +210,11 @@ static void __attribute__((noreturn)) run_payload(const struct plan *p, const si
 static void __attribute__((noreturn)) run_init(const struct plan *p, int syncfd, int resultfd, int nsock, const sigset_t *orig, const sigset_t *fwd) {
   char b;
   struct pollfd pf = {syncfd, 0, 0};
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* With mediation, init also holds the seccomp listener (sent back by the outer helper) and is
+   * told of the outer helper's death by SIG_GUARD instead of SIGKILL: it kills the tree first and
+   * closes the listener last, so an exec held for a verdict never returns (not even with ENOSYS)
+   * into a process that could act on it. Without mediation SIGKILL is enough. */
+  prctl(PR_SET_PDEATHSIG, nsock >= 0 ? SIG_GUARD : SIGKILL);
   /* The outer helper sends 'g' once the id maps are written, and keeps the pipe open for as long
    * as it lives: EOF here means it died (possibly before our prctl). */
   if (read(syncfd, &b, 1) != 1 || b != 'g') _exit(126);
@@ -213,25 +239,35 @@ static void __attribute__((noreturn)) run_init(const struct plan *p, int syncfd,
   if (child == 0) { close(syncfd); close(resultfd); run_payload(p, orig, nsock); }
   close(g_status_fd);
   g_status_fd = -1;
-  /* Keep only the result pipe: nothing the command could reach through us. */
-  if (resultfd > 0) syscall(SYS_close_range, 0u, (unsigned)resultfd - 1, 0u);
-  syscall(SYS_close_range, (unsigned)resultfd + 1, ~0u, 0u);
-  int status = 0, done = 0;
-  siginfo_t si;
+  /* Keep only the result pipe (and the listener hand-back socket): nothing the command could
+   * reach through us. */
+  close_all_but(resultfd, nsock);
+  close(0); close(1); close(2);
+  int status = 0, done = 0, listener = -1;
   /* pid 1: forward the relayed signals to the command, reap everything; when the command
    * exits, kill whatever it left behind (daemons die with the session). */
   sigset_t all = *fwd;
   sigaddset(&all, SIGCHLD);
+  sigaddset(&all, SIG_GUARD);
+  int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+  if (sfd < 0) { kill(child, SIGKILL); _exit(126); }
   while (!done) {
-    int sig = sigwaitinfo(&all, &si);
+    struct pollfd ev[2] = {{sfd, POLLIN, 0}, {nsock, POLLIN, 0}};
+    if (poll(ev, 2, -1) < 0) continue;
+    if (ev[1].revents) { listener = recv_fd(nsock); close(nsock); nsock = -1; }
+    struct signalfd_siginfo fi;
+    if (!(ev[0].revents & POLLIN) || read(sfd, &fi, sizeof fi) != (ssize_t)sizeof fi) continue;
+    int sig = (int)fi.ssi_signo;
+    if (sig == SIG_GUARD) break; /* the outer helper died: end everything, listener last */
     if (sig == SIGCHLD) {
       int st;
       pid_t w;
       while ((w = waitpid(-1, &st, WNOHANG)) > 0) if (w == child) status = st, done = 1;
-    } else if (sig > 0) kill(child, sig);
+    } else kill(child, sig);
   }
   kill(-1, SIGKILL);
   while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {}
+  if (listener >= 0) close(listener);
   write_all(resultfd, (const char *)&status, sizeof status);
   _exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
 }
@@ -342,7 +378,9 @@ static int run_outer(struct plan *p) {
   for (size_t i = 0; i < sizeof fwd_sigs / sizeof *fwd_sigs; i++) sigaddset(&fwd, fwd_sigs[i]);
   all = fwd;
   sigaddset(&all, SIGCHLD);
+  sigaddset(&all, SIG_GUARD); /* blocked from init's birth on: it must never take the default action */
   sigprocmask(SIG_BLOCK, &all, &orig);
+  sigdelset(&all, SIG_GUARD);
   int sigfd = signalfd(-1, &all, SFD_CLOEXEC);
   if (sigfd < 0 || pipe2(sync, O_CLOEXEC) < 0 || pipe2(result, O_CLOEXEC) < 0) refuse("helper", "setup", "retry", "signalfd/pipe: %s", strerror(errno));
   int mediate = (p->flags & CF_SECCOMP_NOTIFY) != 0;
@@ -399,14 +437,9 @@ static int run_outer(struct plan *p) {
     struct pollfd pf[4] = {{sigfd, POLLIN, 0}, {nsock[0], POLLIN, 0}, {hup ? -1 : nfd, POLLIN, 0}, {mediate ? MED_FD : -1, POLLIN, 0}};
     if (poll(pf, 4, -1) < 0) { if (errno == EINTR) continue; dead = 1; }
     if (!dead && pf[1].revents) {
-      char byte = 0;
-      union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-      struct iovec iov = {&byte, 1};
-      struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-      ssize_t n = recvmsg(nsock[0], &m, MSG_CMSG_CLOEXEC);
-      struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&m) : NULL;
-      if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) memcpy(&nfd, CMSG_DATA(c), sizeof nfd);
-      if (nfd >= 0 && notify_init(nfd, MED_FD) < 0) dead = 1;
+      nfd = recv_fd(nsock[0]);
+      /* init keeps a copy (see run_init): the listener outlives this process until the tree is dead. */
+      if (nfd >= 0 && (send_fd(nsock[0], nfd) < 0 || notify_init(nfd, MED_FD) < 0)) dead = 1;
       close(nsock[0]);
       nsock[0] = -1; /* one hand-off only; EOF without an fd = the payload refused or seccomp is degraded */
     }
