@@ -1,10 +1,18 @@
 /**
  * Added latency of the MCP gateway per tools/call: p50/p99 over 1,000 calls to an echo tool
- * through `warden mcp` vs a direct stdio connection to the same server (budget: p99 ≤ 2 ms added).
+ * through `warden mcp` vs a direct stdio connection to the same server (budget: p99 ≤ 2 ms added),
+ * with the chained audit log on (the gateway's default).
+ *
+ * The upstream is started the same way in both arms, so the difference is the gateway alone:
+ *   BENCH_UPSTREAM=plain    (default) direct: node fixture; gateway: warden mcp with an injected
+ *                           plain spawn (bench/mcp/gateway-plain-upstream.ts)
+ *   BENCH_UPSTREAM=sandbox  direct: warden run -- node fixture; gateway: warden mcp (which starts
+ *                           the same warden run). Sandbox start-up happens before timing begins.
  * Both sides use the SDK's Client; blocks of calls alternate between the two so machine noise hits
- * both alike. Run: node --import tsx bench/mcp/latency.ts  (or the compiled dist/bench/mcp/latency.js)
+ * both alike. BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the
+ * gateway's node. Run: node dist/bench/mcp/latency.js  (or node --import tsx bench/mcp/latency.ts)
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +30,11 @@ const compiled = fileURLToPath(import.meta.url).includes(`${join(ROOT, 'dist')}/
 
 const fx = compiled ? join(ROOT, 'dist', 'test', 'fixtures', 'mcp') : join(ROOT, 'test', 'fixtures', 'mcp');
 const nodeArgs = compiled ? [] : ['--import', 'tsx'];
-const gatewayArgv = [...nodeArgs, join(fx, compiled ? 'warden-mcp.js' : 'warden-mcp.ts')];
+const benchDir = compiled ? join(ROOT, 'dist', 'bench', 'mcp') : join(ROOT, 'bench', 'mcp');
+const UPSTREAM = process.env['BENCH_UPSTREAM'] === 'sandbox' ? 'sandbox' : 'plain';
+const gatewayNodeArgs = (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+const gatewayEntry = UPSTREAM === 'plain' ? join(benchDir, compiled ? 'gateway-plain-upstream.js' : 'gateway-plain-upstream.ts') : join(fx, compiled ? 'warden-mcp.js' : 'warden-mcp.ts');
+const gatewayArgv = [...gatewayNodeArgs, ...nodeArgs, gatewayEntry];
 const FIXTURE_ARGV = [...nodeArgs, join(fx, compiled ? 'fixture-server.js' : 'fixture-server.ts')];
 
 const N = Number(process.env['BENCH_CALLS'] ?? 1000);
@@ -47,9 +59,16 @@ async function timeCalls(c: Client, n: number, out: number[]): Promise<void> {
 const dir = mkdtempSync(join(tmpdir(), 'warden-mcp-bench-'));
 try {
   const policy = join(dir, 'policy.yaml');
-  writeFileSync(policy, 'version: 1\nmcp:\n  default: deny\n  tools:\n    - { tool: echo, decision: allow }\n');
-  const direct = await connect(FIXTURE_ARGV, {});
-  const gated = await connect([...gatewayArgv, '--policy', policy, '--lockfile', join(dir, 'lock.json'), '--quiet', '--session', 'bench', '--', process.execPath, ...FIXTURE_ARGV], { WARDEN_HOME: join(dir, 'wh') });
+  // The sandbox reads the checkout (fixture, node_modules possibly a symlink) and writes nothing.
+  const reads = [ROOT, realpathSync(join(ROOT, 'node_modules'))].map((p) => JSON.stringify(p)).join(', ');
+  writeFileSync(policy, `version: 1\nextends: coding-agent\nfilesystem:\n  read: [${reads}]\nmcp:\n  default: deny\n  tools:\n    - { tool: echo, decision: allow }\n`);
+  const ws = join(dir, 'ws');
+  mkdirSync(ws);
+  const env = { WARDEN_HOME: join(dir, 'wh') };
+  const server = [process.execPath, ...FIXTURE_ARGV];
+  const sandboxed = (argv: string[]): string[] => [join(ROOT, 'bin', 'warden.js'), 'run', '--policy', policy, '--workspace', ws, '--', ...argv];
+  const direct = await connect(UPSTREAM === 'sandbox' ? sandboxed(server) : FIXTURE_ARGV, env);
+  const gated = await connect([...gatewayArgv, '--policy', policy, '--workspace', ws, '--lockfile', join(dir, 'lock.json'), '--quiet', '--session', 'bench', '--', ...server], env);
   const scratch: number[] = [];
   await timeCalls(direct, WARMUP, scratch);
   await timeCalls(gated, WARMUP, scratch);
@@ -68,6 +87,7 @@ try {
   console.log(
     JSON.stringify({
       bench: 'mcp.tools_call_latency',
+      upstream: UPSTREAM,
       calls: N,
       direct_ms: { p50: pd[50], p99: pd[99] },
       gateway_ms: { p50: pg[50], p99: pg[99] },

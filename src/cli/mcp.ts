@@ -21,25 +21,28 @@ import { isLoopback, limitedFetch, parseListen, serveHttp } from '../mcp/http.js
 import { compileLabels } from '../mcp/labels.js';
 import { LockfileStore } from '../mcp/lockfile.js';
 import { pinOf, serverKeyOf } from '../mcp/pin.js';
-import { compileExt, defaultExt, type McpArgCondition, type McpExt } from '../mcp/policy-ext.js';
+import { compileExt, type McpExt } from '../mcp/policy-ext.js';
 import { probeServer } from '../mcp/probe.js';
 import { mcpCanApprove, startGatewayApprovals } from '../mcp/session-approvals.js';
 import { StreamTransport } from '../mcp/stream-transport.js';
 import { FileTaintStore, type TaintStore } from '../mcp/taint.js';
-import { ChildTransport, plainSpawn, type SpawnUpstream } from '../mcp/upstream.js';
+import { sandboxSpawn, SANDBOX_REFUSED } from '../mcp/sandbox-upstream.js';
+import { ChildTransport, type SpawnUpstream } from '../mcp/upstream.js';
 import { parseCli } from './args.js';
 import type { CliIo, Command } from './io.js';
 
 /**
  * `warden mcp`: the MCP gateway (stdio or Streamable HTTP) and `warden mcp pin`.
  *
- * The command is built by `makeMcpCommand(deps)` so the lead can inject the real audit log, the
- * approvals broker and the sandbox launcher; `mcpCommand`'s defaults: the chained audit log
- * (`warden audit verify/show`), or a JSONL file when --audit-log is given; no approver → approvals
- * deny; plain spawn.
+ * The command is built by `makeMcpCommand(deps)` so the lead can inject the audit log, the
+ * approvals broker and the upstream launcher; `mcpCommand`'s defaults: the chained audit log
+ * (`warden audit verify/show`), or a JSONL file when --audit-log is given; approvals served to
+ * `warden approvals`; and the upstream server inside `warden run` with the same policy
+ * (src/mcp/sandbox-upstream.ts). There is no flag to run the server unsandboxed: only an injected
+ * launcher does, and the audit genesis then lists `upstream-sandbox` as degraded.
  */
 
-const USAGE = `warden mcp --policy FILE [--lockfile F] [--name NAME] [--mcp-ext FILE] [--session ID] [--audit-log FILE] -- SERVER_CMD ARGS...
+const USAGE = `warden mcp --policy FILE [--workspace DIR] [--allow-degraded L,...] [--lockfile F] [--name NAME] [--mcp-ext FILE] [--session ID] [--audit-log FILE] -- SERVER_CMD ARGS...
   warden mcp --policy FILE --listen 127.0.0.1:PORT --upstream URL [--allow-remote-listen] [...]
   warden mcp pin --accept [--tool NAME]... --policy FILE [--lockfile F] (-- SERVER_CMD ARGS... | --upstream URL)
   warden mcp pin --list [--policy FILE | --lockfile F] [--json]`;
@@ -48,7 +51,10 @@ export interface McpDeps {
   /** The audit sink (default: the chained audit log, or JSONL to --audit-log; plus one stderr line per deny/finding). */
   audit?: (io: CliIo) => AuditSink;
   approve?: Approver;
-  /** Upstream launcher (default: plain spawn with the policy's env allowlist). */
+  /**
+   * Upstream launcher (default: `warden run` with the same policy and workspace). An injected one
+   * is trusted to bound the server itself; the audit genesis records the sandbox as degraded.
+   */
   spawnUpstream?: (policy: CompiledPolicy, io: CliIo) => SpawnUpstream;
   /** The client side of stdio mode (default: the process's stdin/stdout). */
   clientStreams?: () => { input: Readable; output: Writable };
@@ -58,6 +64,7 @@ const COMMON = {
   policy: { type: 'string' },
   profile: { type: 'string' },
   workspace: { type: 'string' },
+  'allow-degraded': { type: 'string', multiple: true },
   lockfile: { type: 'string' },
   name: { type: 'string' },
   'mcp-ext': { type: 'string' },
@@ -94,47 +101,29 @@ function extErrors(e: unknown, what: string): never {
 }
 
 /**
- * The gateway's keys of the policy's `mcp` section (conditions, labels, inspect, pinning, …). The
- * compiled policy does not carry them, so the validated document of the policy file is read here
- * with the loader's own parser (built-in profiles set none of them). `--mcp-ext FILE` (the same
- * keys, conditions keyed by rule id) replaces them when given.
+ * The gateway's keys of the policy's `mcp` section (conditions, labels, inspect, pinning, …): the
+ * compiled policy carries them, so the file is parsed once (by loadPolicy). `--mcp-ext FILE` (the
+ * same keys, conditions keyed by rule id) replaces them when given.
  */
-async function readExt(extFile: string | undefined, policyFile: string | undefined, io: CliIo, workspace: string): Promise<McpExt> {
-  const home = homeOf(io);
-  if (extFile !== undefined) {
-    const path = resolve(io.cwd, extFile);
-    let raw: unknown;
-    try {
-      raw = parseYaml(readFileSync(path, 'utf8'));
-    } catch (e) {
-      throw new WardenError('USAGE', `cannot read --mcp-ext ${extFile}: ${(e as Error).message.split('\n')[0]}`, 'pass a YAML file with the mcp extension keys');
-    }
-    try {
-      return compileExt((raw ?? {}) as Record<string, unknown>, (p) => expandPathPattern(p, { home, workspace, policyDir: dirname(path) }));
-    } catch (e) {
-      extErrors(e, `--mcp-ext ${extFile}`);
-    }
-  }
-  if (policyFile === undefined) return defaultExt();
-  const path = resolve(io.cwd, policyFile);
-  const { parsePolicyText } = await import('../policy/source.js');
-  const r = parsePolicyText(readFileSync(path), policyFile);
-  // loadPolicy has just validated the same file; a failure here means it changed in between.
-  if (!r.ok) throw new WardenError('USAGE', `${policyFile} changed while it was being read`, 'run again');
-  const { tools, lockfile: _l, default: _d, ...section } = r.policy.mcp;
-  const conditions: Record<string, McpArgCondition[]> = {};
-  tools.forEach((t, i) => {
-    if (t.conditions?.length) conditions[t.id ?? `mcp.tools[${i}]`] = t.conditions;
-  });
+function readExt(extFile: string | undefined, policy: CompiledPolicy, io: CliIo, workspace: string): McpExt {
+  if (extFile === undefined) return policy.mcpExt;
+  const path = resolve(io.cwd, extFile);
+  let raw: unknown;
   try {
-    return compileExt({ ...section, conditions }, (p) => expandPathPattern(p, { home, workspace, policyDir: dirname(path) }));
+    raw = parseYaml(readFileSync(path, 'utf8'));
   } catch (e) {
-    extErrors(e, policyFile);
+    throw new WardenError('USAGE', `cannot read --mcp-ext ${extFile}: ${(e as Error).message.split('\n')[0]}`, 'pass a YAML file with the mcp extension keys');
+  }
+  try {
+    return compileExt((raw ?? {}) as Record<string, unknown>, (p) => expandPathPattern(p, { home: homeOf(io), workspace, policyDir: dirname(path) }));
+  } catch (e) {
+    extErrors(e, `--mcp-ext ${extFile}`);
   }
 }
 
 function stderrLine(io: CliIo, rec: AuditRecord, quiet: boolean): void {
-  if (!quiet && (rec.decision === 'deny' || rec.kind === 'mcp.finding') && rec.kind !== 'mcp.session.end') {
+  // A refused sandbox has its own one-line report (reportRefusal).
+  if (!quiet && (rec.decision === 'deny' || rec.kind === 'mcp.finding') && rec.kind !== 'mcp.session.end' && rec.kind !== 'mcp.upstream.refused') {
     const reason = String(rec.detail?.['reason'] ?? (rec.detail?.['findings'] ? JSON.stringify((rec.detail['findings'] as Array<{ rule: string }>).map((f) => f.rule)) : ''));
     io.stderr(`warden mcp: ${rec.kind} ${rec.resource ?? ''} ${rec.decision ?? ''} ${rec.rule ?? ''} ${reason}`.replace(/[\r\n]+/g, ' ').slice(0, 500) + '\n');
   }
@@ -149,33 +138,29 @@ function jsonlAudit(logFile: string, quiet: boolean) {
 }
 
 /** The gateway's records into Warden's chained audit log (one log per gateway process). */
-async function chainedAudit(io: CliIo, quiet: boolean, session: string, policy: CompiledPolicy, detail: Record<string, unknown>): Promise<{ sink: AuditSink; close: () => Promise<void>; failed: Promise<Error> }> {
+async function chainedAudit(io: CliIo, quiet: boolean, session: string, policy: CompiledPolicy, layers: { active: string[]; degraded: string[] }, detail: Record<string, unknown>): Promise<{ sink: AuditSink; close: () => Promise<void>; failed: Promise<Error> }> {
   const { openAuditWriter } = await import('../audit/writer.js');
   let fail: (e: Error) => void = () => {};
   const failed = new Promise<Error>((r) => (fail = r));
   const writer: AuditWriter = await openAuditWriter({
     env: io.env,
-    thread: 'inline',
+    // The chain, Merkle tree, signatures and I/O run in the audit worker: off the call path's thread
+    // (bench/mcp/latency.ts: inline mode's group commits and checkpoints showed in the p99).
+    thread: 'worker',
     onError: (e) => fail(e),
-    genesis: { policyHash: policy.hash, wardenVersion: packageVersion(), layers: { active: ['mcp-gateway'], degraded: [] }, detail: { ...detail, session } },
+    genesis: { policyHash: policy.hash, wardenVersion: packageVersion(), layers, detail: { ...detail, session } },
   });
   const sink: AuditSink = (rec) => {
     try {
       writer.enqueue({ session, kind: rec.kind, ...(rec.resource !== undefined ? { resource: rec.resource } : {}), ...(rec.decision !== undefined ? { decision: rec.decision } : {}), ...(rec.rule !== undefined ? { rule: rec.rule } : {}), ...(rec.detail !== undefined ? { detail: rec.detail } : {}) });
     } catch (e) {
+      // Fail closed: the gateway stops, and the call this record was for is denied (it rethrows).
       fail(e as Error);
+      throw e;
     }
     stderrLine(io, rec, quiet);
   };
   return { sink, close: () => writer.close(), failed };
-}
-
-/** The environment the upstream gets: the policy's allowlist plus what a server needs to start. */
-function upstreamEnv(policy: CompiledPolicy, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const base = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'USER', 'LOGNAME', 'TMPDIR'];
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (base.includes(k) || policy.envPass.some((g) => g.test(k))) out[k] = v;
-  return { ...out, ...policy.envSet };
 }
 
 function sessionId(explicit: string | undefined, io: CliIo): string {
@@ -216,7 +201,7 @@ async function setup(values: Record<string, unknown>, io: CliIo, deps: McpDeps, 
     cwd: io.cwd,
   });
   const policy = loaded.policy;
-  const ext = await readExt(values['mcp-ext'] as string | undefined, values['policy'] as string | undefined, io, workspace);
+  const ext = readExt(values['mcp-ext'] as string | undefined, policy, io, workspace);
   const lockPath = values['lockfile'] !== undefined ? resolve(io.cwd, values['lockfile'] as string) : (policy.mcpLockfile ?? join(wardenDirs(io.env).state, 'mcp', 'lock.json'));
   const pins = new LockfileStore(lockPath);
   const session = sessionId(values['session'] as string | undefined, io);
@@ -229,12 +214,44 @@ async function setup(values: Record<string, unknown>, io: CliIo, deps: McpDeps, 
   else if (logFile !== undefined) audit = jsonlAudit(resolve(io.cwd, logFile), quiet)(io);
   else if (auditDetail === undefined) audit = (rec) => stderrLine(io, rec, quiet);
   else {
-    const chained = await chainedAudit(io, quiet, session, policy, auditDetail);
+    // A stdio upstream runs in the sandbox unless a launcher was injected: the genesis says which.
+    const stdio = auditDetail['mode'] !== 'http' && auditDetail['upstream'] === undefined;
+    const layers = { active: ['mcp-gateway', ...(stdio && !deps.spawnUpstream ? ['upstream-sandbox'] : [])], degraded: stdio && deps.spawnUpstream ? ['upstream-sandbox'] : [] };
+    const chained = await chainedAudit(io, quiet, session, policy, layers, auditDetail);
     audit = chained.sink;
     closeAudit = chained.close;
     auditFailed = chained.failed;
   }
   return { policy, ext, pins, audit, closeAudit, auditFailed, workspace, session };
+}
+
+/** How the stdio upstream is started: inside `warden run` (default) or by an injected launcher. */
+interface Launcher {
+  spawn: SpawnUpstream;
+  /** Sandboxed only: warden run's reason once it exited with SANDBOX_REFUSED. */
+  refusal?: () => Promise<string>;
+}
+
+function upstreamLauncher(values: { policy?: string | undefined; profile?: string | undefined; 'allow-degraded'?: string[] | undefined }, s: Setup, io: CliIo, deps: McpDeps): Launcher {
+  if (deps.spawnUpstream) return { spawn: deps.spawnUpstream(s.policy, io) };
+  const sb = sandboxSpawn({
+    policyFile: values.policy !== undefined ? resolve(io.cwd, values.policy) : undefined,
+    profile: values.profile,
+    workspace: s.workspace,
+    allowDegraded: (values['allow-degraded'] ?? []).flatMap((v) => v.split(',')).map((l) => l.trim()).filter(Boolean),
+    env: io.env,
+    cwd: io.cwd,
+    stderr: io.stderr,
+  });
+  return { spawn: sb.spawn, refusal: sb.lastStderrLine };
+}
+
+/** Fail closed on a refused sandbox: audited, one line, exit 126 — never a plain spawn instead. */
+async function reportRefusal(launcher: Launcher, s: Setup, io: CliIo, serverName: string): Promise<number> {
+  const line = (await launcher.refusal!()).replace(/^warden: /, '').replace(/[\r\n]+/g, ' ').slice(0, 500) || 'no reason given';
+  s.audit({ kind: 'mcp.upstream.refused', resource: serverName, decision: 'deny', rule: 'upstream-sandbox', detail: { reason: line } });
+  io.stderr(`warden mcp: the sandbox for the upstream server refused to start: ${line}\n`);
+  return SANDBOX_REFUSED;
 }
 
 function headersOf(list: string[] | undefined): Record<string, string> | undefined {
@@ -287,7 +304,7 @@ async function gateway(args: string[], io: CliIo, deps: McpDeps): Promise<number
 
 /** What one gateway run serves: parsed flags, the server command or URL, setup and injected deps. */
 interface ServeRequest {
-  values: { name?: string | undefined; path?: string | undefined; 'upstream-header'?: string[] | undefined };
+  values: { name?: string | undefined; path?: string | undefined; 'upstream-header'?: string[] | undefined; policy?: string | undefined; profile?: string | undefined; 'allow-degraded'?: string[] | undefined };
   rest: string[];
   http: boolean;
   listen: ReturnType<typeof parseListen> | undefined;
@@ -347,8 +364,8 @@ async function serveWith(req: ServeRequest, serverName: string, serverKey: strin
   }
 
   const [cmd, ...cmdArgs] = rest as [string, ...string[]];
-  const spawnUp = deps.spawnUpstream?.(s.policy, io) ?? plainSpawn({ env: upstreamEnv(s.policy, io.env), cwd: io.cwd });
-  const child = spawnUp(cmd, cmdArgs);
+  const launcher = upstreamLauncher(values, s, io, deps);
+  const child = launcher.spawn(cmd, cmdArgs);
   const upstream = new ChildTransport(child, { maxMessageBytes: s.ext.limits.maxMessageBytes });
   const streams = deps.clientStreams?.() ?? { input: process.stdin, output: process.stdout };
   const client = new StreamTransport(streams.input, streams.output, { maxMessageBytes: s.ext.limits.maxMessageBytes });
@@ -366,6 +383,7 @@ async function serveWith(req: ServeRequest, serverName: string, serverKey: strin
   process.off('SIGTERM', stop);
   if (end.reason === 'upstream-closed') {
     const exit = await Promise.race([upstream.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref())]);
+    if (exit?.code === SANDBOX_REFUSED && launcher.refusal) return reportRefusal(launcher, s, io, serverName);
     const how = exit ? (exit.error ? `could not start (${exit.error})` : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`) : 'closed its output';
     io.stderr(`warden mcp: upstream server ${how}\n`);
     return exit?.code === 0 ? 0 : 1;
@@ -404,18 +422,19 @@ async function pin(args: string[], io: CliIo, deps: McpDeps): Promise<number> {
   }
 }
 
-async function pinAccept(values: { name?: string | undefined; upstream?: string | undefined; tool?: string[] | undefined; 'upstream-header'?: string[] | undefined }, rest: string[], http: boolean, s: Setup, io: CliIo, deps: McpDeps): Promise<number> {
+async function pinAccept(values: { name?: string | undefined; upstream?: string | undefined; tool?: string[] | undefined; 'upstream-header'?: string[] | undefined; policy?: string | undefined; profile?: string | undefined; 'allow-degraded'?: string[] | undefined }, rest: string[], http: boolean, s: Setup, io: CliIo, deps: McpDeps): Promise<number> {
   const serverName = values.name ?? (http ? new URL(values.upstream!).hostname : defaultServerName(rest));
   const serverKey = serverKeyOf(http ? { url: new URL(values.upstream!).href } : { command: rest });
   let transport: Transport;
   let child: ChildTransport | undefined;
+  let launcher: Launcher | undefined;
   if (http) {
     const hdrs = headersOf(values['upstream-header']);
     transport = new StreamableHTTPClientTransport(new URL(values.upstream!), { fetch: limitedFetch(s.ext.limits.maxMessageBytes), ...(hdrs ? { requestInit: { headers: hdrs } } : {}) });
   } else {
     const [cmd, ...cmdArgs] = rest as [string, ...string[]];
-    const spawnUp = deps.spawnUpstream?.(s.policy, io) ?? plainSpawn({ env: upstreamEnv(s.policy, io.env), cwd: io.cwd });
-    child = new ChildTransport(spawnUp(cmd, cmdArgs), { maxMessageBytes: s.ext.limits.maxMessageBytes });
+    launcher = upstreamLauncher(values, s, io, deps);
+    child = new ChildTransport(launcher.spawn(cmd, cmdArgs), { maxMessageBytes: s.ext.limits.maxMessageBytes });
     transport = child;
   }
   let probe;
@@ -423,6 +442,8 @@ async function pinAccept(values: { name?: string | undefined; upstream?: string 
     probe = await probeServer(transport);
   } catch (e) {
     await transport.close().catch(() => {});
+    const exit = child ? await Promise.race([child.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref())]) : undefined;
+    if (exit?.code === SANDBOX_REFUSED && launcher?.refusal) return reportRefusal(launcher, s, io, serverName);
     io.stderr(`warden mcp pin: cannot list the server's tools: ${(e as Error).message}\n`);
     return 1;
   } finally {

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { CallToolRequestParamsSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { decide } from '../policy/evaluate.js';
+import { decide, type DecisionResult } from '../policy/evaluate.js';
 import { askApproval, type Approver } from './approval.js';
 import { assessTool, type ToolAssessment } from './assess.js';
 import type { ConditionEnv } from './conditions.js';
@@ -52,6 +51,7 @@ export interface AuditRecord {
   rule?: string;
   detail?: Record<string, unknown>;
 }
+/** Records one event. Throws when it cannot (the gateway then denies the call the record was for). */
 export type AuditSink = (rec: AuditRecord) => void;
 
 /** The lockfile operations the gateway needs (LockfileStore implements them). */
@@ -95,6 +95,7 @@ const SERVER_METHODS = new Set(['ping', 'sampling/createMessage', 'elicitation/c
 const ESSENTIAL_NOTIFICATIONS = new Set(['notifications/cancelled', 'notifications/tools/list_changed', 'notifications/tasks/status']);
 const MAX_LIST_PAGES = 64;
 const MAX_TASKS = 1024;
+const MAX_TOOL_DECISIONS = 4096;
 
 type UpInfo =
   | { kind: 'forward'; method: string; progressKey?: string | undefined; call?: CallInfo | undefined; firstPage?: boolean; taskId?: string | undefined }
@@ -129,6 +130,8 @@ export class GatewaySession {
   readonly done: Promise<SessionEnd>;
   private readonly env: ConditionEnv;
   private readonly hostAllowed: HostCheck;
+  /** Memo of the policy's decision per tool name (the policy and server name never change in a session). */
+  private readonly decisions = new Map<string, DecisionResult>();
 
   constructor(
     private readonly opts: GatewayOptions,
@@ -342,16 +345,21 @@ export class GatewaySession {
   // ---- tools/call mediation -------------------------------------------------------------------
 
   private async mediateCall(msg: JSONRPCMessage, c: Extract<Classified, { kind: 'request' }>): Promise<void> {
-    const parsed = CallToolRequestParamsSchema.safeParse(c.params);
-    if (!parsed.success) {
+    const problem = callParamsProblem(c.params);
+    if (problem !== undefined) {
       this.audit({ kind: 'mcp.call', decision: 'deny', rule: 'mcp.malformed', detail: { reason: 'invalid tools/call params' } });
-      return this.sendClient(errorResponse(c.id, ErrorCode.InvalidParams, `warden: invalid tools/call params (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`));
+      return this.sendClient(errorResponse(c.id, ErrorCode.InvalidParams, `warden: invalid tools/call params (${problem})`));
     }
-    const tool = parsed.data.name;
-    const args = (c.params?.['arguments'] ?? {}) as Record<string, unknown>;
-    const ctl = new AbortController();
+    const tool = c.params!['name'] as string;
+    const args = (c.params!['arguments'] ?? {}) as Record<string, unknown>;
+    // A call decided without waiting (the common case) cannot be cancelled or duplicated meanwhile:
+    // it is registered in `deciding` (for cancellation and duplicate ids) only before an await.
     const k = keyOf(c.id);
-    this.deciding.set(k, ctl);
+    let ctl: AbortController | undefined;
+    const pending = (): AbortController => {
+      if (!ctl) this.deciding.set(k, (ctl = new AbortController()));
+      return ctl;
+    };
     const resource = `${this.opts.serverName}/${tool}`;
     let argsSha: string | undefined;
     try {
@@ -363,6 +371,7 @@ export class GatewaySession {
     try {
       if (!this.toolsFresh || !this.tools.has(tool)) {
         try {
+          pending();
           await this.refreshTools();
         } catch (e) {
           detail['refreshError'] = (e as Error).message.slice(0, 200);
@@ -370,6 +379,7 @@ export class GatewaySession {
       }
       const assessment = this.tools.get(tool);
       const verdict = decideCall({
+        decided: this.toolDecision(tool),
         policy: this.opts.policy,
         ext: this.ext,
         server: this.opts.serverName,
@@ -386,7 +396,7 @@ export class GatewaySession {
         const canon = canonicalize(args) ?? '';
         const preview = canon.slice(0, 2000);
         const argumentsSha256 = createHash('sha256').update(canon).digest('hex');
-        const out = await askApproval(this.opts.approve, { kind: 'mcp.call', server: this.opts.serverName, tool, argumentsPreview: preview, argumentsSha256, rule: verdict.rule, reasons: verdict.approvals }, this.opts.policy.approvalTimeoutSec * 1000, ctl.signal);
+        const out = await askApproval(this.opts.approve, { kind: 'mcp.call', server: this.opts.serverName, tool, argumentsPreview: preview, argumentsSha256, rule: verdict.rule, reasons: verdict.approvals }, this.opts.policy.approvalTimeoutSec * 1000, pending().signal);
         decision = out.decision;
         detail['approval'] = out.why;
         reason = `${verdict.reason} — approval: ${out.why}`;
@@ -397,7 +407,7 @@ export class GatewaySession {
         decision = 'deny';
         reason = `${reason} — the tool's definition changed while the call was being decided; call again`;
       }
-      if (ctl.signal.aborted && !this.ended) {
+      if (ctl?.signal.aborted && !this.ended) {
         this.audit({ kind: 'mcp.call', resource, decision: 'deny', rule: verdict.rule, detail: { ...detail, reason: `${reason} — cancelled by the client before forwarding` } });
         return;
       }
@@ -405,7 +415,9 @@ export class GatewaySession {
         this.audit({ kind: 'mcp.call', resource, decision: 'deny', rule: 'mcp.upstream-closed', detail: { ...detail, reason: 'upstream closed' } });
         return this.sendClient(errorResponse(c.id, GatewayError.UpstreamClosed, 'warden: the upstream MCP server is not running'));
       }
-      this.audit({ kind: 'mcp.call', resource, decision, rule: verdict.rule, detail: { ...detail, reason } });
+      // Recorded (enqueued, in order) before anything is forwarded; a sink that cannot record throws,
+      // and the catch below turns the call into a deny: no unaudited call reaches the server.
+      this.opts.audit({ kind: 'mcp.call', resource, decision, rule: verdict.rule, detail: { ...detail, reason } });
       if (decision === 'deny') {
         const message = verdict.decision !== 'allow' ? verdict.message : undefined;
         return this.sendClient(resultResponse(c.id, deniedResult(verdict.rule, reason, message)));
@@ -416,8 +428,19 @@ export class GatewaySession {
       this.audit({ kind: 'mcp.call', resource, decision: 'deny', rule: 'internal.error', detail: { ...detail, error: (e as Error).message?.slice(0, 300) } });
       this.sendClient(resultResponse(c.id, deniedResult('internal.error', `mediation failed (${(e as Error).message}); denied`)));
     } finally {
-      this.deciding.delete(k);
+      if (ctl) this.deciding.delete(k);
     }
+  }
+
+  /** The policy's tool rules for this server depend on the tool name only: decided once per name. */
+  private toolDecision(tool: string): DecisionResult {
+    let d = this.decisions.get(tool);
+    if (!d) {
+      d = decide(this.opts.policy, { kind: 'mcp', tool, server: this.opts.serverName });
+      if (this.decisions.size >= MAX_TOOL_DECISIONS) this.decisions.delete(this.decisions.keys().next().value as string);
+      this.decisions.set(tool, d);
+    }
+    return d;
   }
 
   // ---- tools/list -----------------------------------------------------------------------------
@@ -459,7 +482,7 @@ export class GatewaySession {
       if (a.findings.length) this.audit({ kind: 'mcp.finding', resource, decision: a.withheld?.rule === 'mcp.inspect' ? 'deny' : a.approval ? 'approve' : 'allow', rule: 'mcp.inspect', detail: { target: 'definition', findings: a.findings.slice(0, 20) } });
       if (a.withheld) this.audit({ kind: 'mcp.tool.withheld', resource, decision: 'deny', rule: a.withheld.rule, detail: { reason: a.withheld.reason } });
       if (a.name) next.set(a.name, a);
-      const hidden = a.withheld || (this.ext.hideDenied && decide(this.opts.policy, { kind: 'mcp', tool: a.name, server: this.opts.serverName }).decision === 'deny');
+      const hidden = a.withheld || (this.ext.hideDenied && this.toolDecision(a.name).decision === 'deny');
       if (!hidden) visible.push(t);
     }
     if (toPin.length) {
@@ -699,6 +722,23 @@ export class GatewaySession {
     const code = i.code === GatewayError.MessageTooLarge ? GatewayError.MessageTooLarge : GatewayError.BadUpstreamResponse;
     this.sendClient(errorResponse(p.originalId, code, `warden: the upstream server's response was refused (${i.reason})`));
   }
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * `tools/call` params as the SDK's CallToolRequestParamsSchema defines them (name, optional
+ * arguments object, optional task {ttl?: number}; `_meta` was checked with the message shape).
+ * Undefined when valid, else "path: problem".
+ */
+export function callParamsProblem(params: Record<string, unknown> | undefined): string | undefined {
+  if (!isObj(params)) return 'params: expected object';
+  if (typeof params['name'] !== 'string') return 'name: expected string';
+  const args = params['arguments'];
+  if (args !== undefined && !isObj(args)) return 'arguments: expected object';
+  const task = params['task'];
+  if (task !== undefined && !(isObj(task) && (task['ttl'] === undefined || (typeof task['ttl'] === 'number' && Number.isFinite(task['ttl']))))) return 'task: expected {ttl?: number}';
+  return undefined;
 }
 
 /** The MCP result a denied call gets: an error result the model can read, naming the rule. */

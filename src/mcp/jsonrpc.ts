@@ -1,11 +1,12 @@
-import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { shapeProblem } from './jsonrpc-shape.js';
 
 /**
  * Pure JSON-RPC 2.0 helpers for the gateway: classifying messages, building error responses, and
  * recovering a request id from a message we refuse to parse (so the peer waiting on that id gets an
- * error instead of hanging). The SDK's zod schemas are the definition of a well-formed message; we
- * only validate with them and always forward the original object, so fields the SDK does not know
- * survive the proxy unchanged.
+ * error instead of hanging). The SDK's `JSONRPCMessageSchema` is the definition of a well-formed
+ * message (checked by hand in jsonrpc-shape.ts, the same acceptance); we only validate and always
+ * forward the original object, so fields the SDK does not know survive the proxy unchanged.
  */
 
 export { ErrorCode };
@@ -61,11 +62,8 @@ export function parseMessage(text: string): Validation {
     return { ok: false, code: ErrorCode.ParseError, reason: `parse error: ${(e as Error).message.slice(0, 200)}`, id: sniffId(text) };
   }
   if (Array.isArray(v)) return { ok: false, code: ErrorCode.InvalidRequest, reason: 'JSON-RPC batches are not supported by MCP', id: undefined };
-  const r = JSONRPCMessageSchema.safeParse(v);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    return { ok: false, code: ErrorCode.InvalidRequest, reason: `invalid JSON-RPC message${issue ? ` (${issue.path.join('.') || 'message'}: ${issue.message})` : ''}`.slice(0, 300), id: idOf(v) };
-  }
+  const problem = shapeProblem(v);
+  if (problem !== undefined) return { ok: false, code: ErrorCode.InvalidRequest, reason: `invalid JSON-RPC message (${problem})`.slice(0, 300), id: idOf(v) };
   return { ok: true, message: v as JSONRPCMessage };
 }
 

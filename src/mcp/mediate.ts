@@ -1,5 +1,5 @@
 import type { CompiledPolicy } from '../policy/compile.js';
-import { decide } from '../policy/evaluate.js';
+import { decide, type DecisionResult } from '../policy/evaluate.js';
 import type { ToolAssessment } from './assess.js';
 import { checkConditions, type ConditionEnv } from './conditions.js';
 import type { McpExt } from './policy-ext.js';
@@ -35,6 +35,8 @@ export interface CallContext {
   assessment: ToolAssessment | undefined;
   taint: TaintMark | undefined;
   env: ConditionEnv;
+  /** The policy's decision for {mcp, tool, server}, when the caller memoised it (it depends on nothing else). */
+  decided?: DecisionResult | undefined;
 }
 
 export function decideCall(c: CallContext): CallVerdict {
@@ -43,7 +45,7 @@ export function decideCall(c: CallContext): CallVerdict {
     const a = c.assessment;
     if (!a) return { decision: 'deny', rule: 'mcp.unknown-tool', reason: `${what}: not in the server's tools/list (hidden or unknown tools are never callable)` };
     if (a.withheld) return { decision: 'deny', rule: a.withheld.rule, reason: `${what}: withheld — ${a.withheld.reason}` };
-    const d = decide(c.policy, { kind: 'mcp', tool: c.tool, server: c.server });
+    const d = c.decided ?? decide(c.policy, { kind: 'mcp', tool: c.tool, server: c.server });
     if (d.decision === 'deny' || d.decision === 'steer') return { decision: 'deny', rule: d.rule, reason: d.reason, message: d.message };
     const approvals: string[] = [];
     if (d.decision === 'approve') approvals.push(`policy rule ${d.rule} asks approval`);

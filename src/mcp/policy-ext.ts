@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { mcpArgConditionSchema, mcpSectionExtShape } from '../policy/schema.js';
 
 /**
- * The gateway's keys of the policy's `mcp` section (defined in src/policy/schema.ts). The CLI
- * reads them from the validated policy document; `--mcp-ext FILE` (the same keys, `conditions`
- * keyed by rule id) still replaces them, for tests and experiments.
+ * The gateway's keys of the policy's `mcp` section (defined in src/policy/schema.ts). The compiled
+ * policy carries them (`CompiledPolicy.mcpExt`, src/policy/compile.ts); `--mcp-ext FILE` (the same
+ * keys, `conditions` keyed by rule id) still replaces them, for tests and experiments.
  *
  * YAML:
  *

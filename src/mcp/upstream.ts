@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { StreamTransport, type StreamTransportOptions } from './stream-transport.js';
 
 /**
- * Launching the upstream server over stdio. The launcher is injected: the default is a plain
- * spawn; Warden's `run` sandbox launcher replaces it so the server runs under the policy's
- * filesystem and network sections (the gateway mediates calls; the sandbox bounds what the server
- * process can do with them).
+ * Launching the upstream server over stdio. The launcher is injected: `warden mcp` uses the
+ * sandbox launcher (sandbox-upstream.ts: the server inside `warden run` with the policy's
+ * filesystem and network sections — the gateway mediates calls; the sandbox bounds what the server
+ * process can do with them). `plainSpawn` is for embedders that bound the server themselves, and
+ * for the benchmark's plain-upstream arm.
  */
 
 export type UpstreamChild = Pick<ChildProcess, 'stdin' | 'stdout' | 'pid' | 'kill' | 'once' | 'exitCode' | 'signalCode'>;

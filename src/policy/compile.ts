@@ -6,7 +6,7 @@ import { expandPathPattern, literalDirPrefix, PathExpandError, type PathContext 
 import type { ExecRule, FileRule, FileZone, McpRule, NetRule, Rule } from './rules.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { Locator } from './source.js';
-import type { Decision, PolicyDocument } from './schema.js';
+import type { Decision, McpArgCondition, PolicyDocument } from './schema.js';
 
 /**
  * Pure compilation of validated policy documents into indexed rules. A policy is a stack of
@@ -41,6 +41,16 @@ export interface FsZones {
   ask: string[];
 }
 
+/**
+ * The MCP gateway's keys of the `mcp` section (labels, inspect, pinning, …), from the last layer
+ * (built-in profiles set none), and every tool rule's argument conditions keyed by rule id, with
+ * `under` paths expanded like every other policy path. Carried here so the gateway never parses
+ * the policy file a second time.
+ */
+export interface McpSectionExt extends Omit<PolicyDocument['mcp'], 'tools' | 'lockfile' | 'default'> {
+  readonly conditions: ReadonlyMap<string, readonly McpArgCondition[]>;
+}
+
 export interface CompiledPolicy {
   readonly hash: string;
   readonly workspace: string;
@@ -55,6 +65,7 @@ export interface CompiledPolicy {
   readonly mcpRules: readonly McpRule[];
   readonly mcpDefault: 'allow' | 'deny' | 'approve';
   readonly mcpLockfile: string | undefined;
+  readonly mcpExt: McpSectionExt;
   readonly hosts: ReadonlyMap<string, string>;
   readonly envPass: readonly Glob[];
   readonly envSet: Readonly<Record<string, string>>;
@@ -98,6 +109,8 @@ export function compilePolicy(layers: PolicyLayer[], ctx: CompileContext): Compi
   let order = 0;
   let mcpDefault: 'allow' | 'deny' | 'approve' = 'deny';
   let mcpLockfile: string | undefined;
+  let mcpSection: Omit<PolicyDocument['mcp'], 'tools' | 'lockfile' | 'default'> | undefined;
+  const mcpConditions = new Map<string, McpArgCondition[]>();
   let classify: PolicyDocument['classify'];
   let limits: PolicyDocument['limits'];
   let approvalTimeoutSec = 120;
@@ -234,9 +247,26 @@ export function compilePolicy(layers: PolicyLayer[], ctx: CompileContext): Compi
         if (e instanceof GlobError) return err(layer, path, `bad glob: ${e.message} (column ${e.column})`);
         throw e;
       }
+      const id = claimId(layer, path, t.id, `mcp.tools[${i}]`);
+      if (t.conditions?.length) {
+        const conds = t.conditions.map((c, j) => {
+          if (!c.under) return c;
+          const under = c.under.map((u, k) => {
+            try {
+              return expandPathPattern(u, pctx);
+            } catch (e) {
+              if (e instanceof PathExpandError) err(layer, [...path, 'conditions', j, 'under', k], e.message);
+              else throw e;
+              return u;
+            }
+          });
+          return { ...c, under };
+        });
+        mcpConditions.set(id, conds);
+      }
       const rule: McpRule = {
         kind: 'mcp',
-        id: claimId(layer, path, t.id, `mcp.tools[${i}]`),
+        id,
         decision: t.decision,
         specificity: tool.literalChars + (server ? 1000 + server.literalChars : 0),
         order: order++,
@@ -250,6 +280,8 @@ export function compilePolicy(layers: PolicyLayer[], ctx: CompileContext): Compi
       mcpRules.push(rule);
     });
     mcpDefault = doc.mcp.default;
+    const { tools: _tools, lockfile: _lockfile, default: _default, ...section } = doc.mcp;
+    mcpSection = section;
     if (doc.mcp.lockfile !== undefined) {
       try {
         mcpLockfile = expandPathPattern(doc.mcp.lockfile, pctx);
@@ -285,7 +317,7 @@ export function compilePolicy(layers: PolicyLayer[], ctx: CompileContext): Compi
     rules: rules.map((r) => ({ id: r.id, kind: r.kind, decision: r.decision, text: r.text, message: r.message ?? null, steer: r.steer ?? null, ...(r.kind === 'file' ? { patterns: r.patterns } : {}) })),
     hosts: Object.fromEntries([...hosts].sort()),
     env: { pass: envPass.map((g) => g.source), set: envSet },
-    mcp: { default: mcpDefault, lockfile: mcpLockfile ?? null },
+    mcp: { default: mcpDefault, lockfile: mcpLockfile ?? null, ...mcpSection, conditions: Object.fromEntries(mcpConditions) },
     classify: classify ?? null,
     limits: limits ?? null,
     approvalTimeoutSec,
@@ -306,6 +338,7 @@ export function compilePolicy(layers: PolicyLayer[], ctx: CompileContext): Compi
     mcpRules,
     mcpDefault,
     mcpLockfile,
+    mcpExt: { ...mcpSection!, conditions: mcpConditions },
     hosts,
     envPass,
     envSet,

@@ -193,3 +193,4 @@ export type PolicyDocument = z.infer<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
 export type CommandRule = PolicyDocument['commands'][number];
 export type McpToolRule = PolicyDocument['mcp']['tools'][number];
+export type McpArgCondition = z.infer<typeof mcpArgConditionSchema>;

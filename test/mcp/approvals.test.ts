@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { warden } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { connectGateway, FIXTURE_CMD, readLog, textOf, within, writeYaml } from './helpers.js';
+import { connectGateway, FIXTURE_CMD, readLog, textOf, within, writePolicy } from './helpers.js';
 
 /**
  * An `approve` MCP rule: the tools/call is held until a human answers from another terminal
@@ -29,7 +29,7 @@ function calls(log: string, name: string): number {
 test('approve and deny from another terminal answer a held tools/call', { timeout: 90_000 }, async () => {
   const dir = tempDir('warden-mcp-approve-');
   const log = join(dir, 'server.jsonl');
-  const policy = writeYaml(dir, 'policy.yaml', { version: 1, env: { pass: ['FIXTURE_*'] }, approvals: { timeout: 30 }, mcp: { default: 'deny', tools: [{ id: 'ask-echo', tool: 'echo', decision: 'approve' }] } });
+  const policy = writePolicy(dir, { version: 1, env: { pass: ['FIXTURE_*'] }, approvals: { timeout: 30 }, mcp: { default: 'deny', tools: [{ id: 'ask-echo', tool: 'echo', decision: 'approve' }] } });
   const g = await connectGateway({ dir, policy, server: FIXTURE_CMD, audit: false, session: 'approve-test', env: { FIXTURE_LOG: log } });
   const env = { ...process.env, WARDEN_HOME: join(dir, 'warden-home') };
   try {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { tempDir } from '../helpers/tmp.js';
-import { connectGateway, ENTRY, FIXTURE_CMD, NODE_ARGS, readAudit, readLog, ROOT, textOf, within, writeYaml } from './helpers.js';
+import { connectGateway, ENTRY, FIXTURE_CMD, NODE_ARGS, readAudit, readLog, ROOT, textOf, within, writePolicy, writeYaml } from './helpers.js';
 
 /**
  * The gateway against fixture servers that attack it: poisoned definitions, a rug pull between
@@ -16,7 +16,7 @@ import { connectGateway, ENTRY, FIXTURE_CMD, NODE_ARGS, readAudit, readLog, ROOT
 const T = 20_000;
 
 function policyFile(dir: string, mcp: Record<string, unknown> = { default: 'allow' }, extra: Record<string, unknown> = {}): string {
-  return writeYaml(dir, 'policy.yaml', { version: 1, env: { pass: ['FIXTURE_*'] }, mcp, ...extra });
+  return writePolicy(dir, { version: 1, env: { pass: ['FIXTURE_*'] }, mcp, ...extra });
 }
 
 function calls(log: string, name: string): number {
@@ -300,7 +300,7 @@ test('malformed client input gets JSON-RPC errors, never a crash', async () => {
   const dir = tempDir('warden-mcp-client-');
   const child = spawn(process.execPath, [...NODE_ARGS, ENTRY, '--policy', policyFile(dir), '--lockfile', join(dir, 'l.json'), '--quiet', '--', ...FIXTURE_CMD], {
     cwd: ROOT,
-    env: { ...process.env, WARDEN_HOME: join(dir, 'wh') },
+    env: { ...process.env, WARDEN_HOME: join(dir, 'warden-home') },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -24,6 +24,32 @@ export function writeYaml(dir: string, name: string, value: unknown): string {
   const p = join(dir, name);
   writeFileSync(p, stringify(value));
   return p;
+}
+
+/**
+ * A test policy for a gateway whose upstream runs in the sandbox (`warden run`, the default): the
+ * coding-agent profile (system read-only, PATH/HOME passed) plus what the test servers need — the
+ * checkout and its node_modules (possibly a symlink elsewhere) readable, the test's temp dir
+ * writable — with the test's Warden state inside that dir denied (Warden refuses a grant that
+ * exposes its own keys and log).
+ */
+export function sandboxPolicy(dir: string, doc: Record<string, unknown>): Record<string, unknown> {
+  const fs = (doc['filesystem'] ?? {}) as { read?: string[]; write?: string[]; deny?: string[] };
+  return {
+    extends: 'coding-agent',
+    ...doc,
+    filesystem: {
+      ...fs,
+      read: [...new Set([ROOT, realpathSync(join(ROOT, 'node_modules')), ...(fs.read ?? [])])],
+      write: [dir, ...(fs.write ?? [])],
+      deny: [join(dir, 'warden-home'), ...(fs.deny ?? [])],
+    },
+  };
+}
+
+/** Writes `sandboxPolicy(dir, doc)` as dir/name. */
+export function writePolicy(dir: string, doc: Record<string, unknown>, name = 'policy.yaml'): string {
+  return writeYaml(dir, name, sandboxPolicy(dir, doc));
 }
 
 export interface AuditLine {
@@ -68,6 +94,8 @@ export interface ConnectOptions {
   /** JSONL audit file (default dir/audit.jsonl); false: no --audit-log, so the chained log under WARDEN_HOME. */
   audit?: string | false;
   session?: string;
+  /** The gateway's --workspace (default dir): writable in the sandbox via coding-agent's ${workspace}. */
+  workspace?: string;
   env?: Record<string, string>;
   extraArgs?: string[];
   name?: string;
@@ -78,7 +106,7 @@ export interface ConnectOptions {
 
 /** Runs the gateway (as `warden mcp` would run) in front of `server`, with an SDK client on top. */
 export async function connectGateway(o: ConnectOptions): Promise<GatewayConn> {
-  const args = [...NODE_ARGS, ENTRY, '--policy', o.policy, '--lockfile', o.lockfile ?? join(o.dir, 'lock.json'), ...(o.audit === false ? [] : ['--audit-log', o.audit ?? join(o.dir, 'audit.jsonl')]), '--session', o.session ?? 'test', '--quiet'];
+  const args = [...NODE_ARGS, ENTRY, '--policy', o.policy, '--workspace', o.workspace ?? o.dir, '--lockfile', o.lockfile ?? join(o.dir, 'lock.json'), ...(o.audit === false ? [] : ['--audit-log', o.audit ?? join(o.dir, 'audit.jsonl')]), '--session', o.session ?? 'test', '--quiet'];
   if (o.ext) args.push('--mcp-ext', o.ext);
   if (o.name) args.push('--name', o.name);
   args.push(...(o.extraArgs ?? []), '--', ...o.server);

@@ -20,7 +20,7 @@ import { compile } from './policy-helper.js';
  * and taint store, and cancellation of a call that is waiting for a human.
  */
 
-async function setup(approve: (req: ApprovalRequest, signal: AbortSignal) => Promise<'allow' | 'deny'>) {
+async function setup(approve: (req: ApprovalRequest, signal: AbortSignal) => Promise<'allow' | 'deny'>, opts: { auditBroken?: () => boolean } = {}) {
   const dir = tempDir('warden-mcp-inproc-');
   const received: string[] = [];
   const server = new McpServer({ name: 'inproc', version: '1.0.0' });
@@ -44,7 +44,11 @@ async function setup(approve: (req: ApprovalRequest, signal: AbortSignal) => Pro
   const ext = compileExt({ conditions: { fetch: [{ arg: 'url', hostAllowedBy: 'network' }] } }, (p) => p);
   const taint = new MemoryTaintStore();
   const gw = new GatewaySession(
-    { policy, ext, serverName: 'mail', serverKey: serverKeyOf({ command: ['inproc'] }), pins: new LockfileStore(join(dir, 'lock.json')), audit: (r) => void audit.push(r), approve, taint, cwd: dir, home: dir },
+    { policy, ext, serverName: 'mail', serverKey: serverKeyOf({ command: ['inproc'] }), pins: new LockfileStore(join(dir, 'lock.json')), audit: (r) => {
+        if (opts.auditBroken?.()) throw new Error('audit log: disk full');
+        audit.push(r);
+      },
+      approve, taint, cwd: dir, home: dir },
     gwDown,
     gwUp,
   );
@@ -146,4 +150,20 @@ test('in process: when the client stops reading, the gateway stops reading from 
   assert.equal(upstream.paused, 0);
   assert.equal(client.paused, 0);
   await gw.close();
+});
+
+test('in process: when the audit sink cannot record a call, the call is denied and never reaches the server', async () => {
+  let broken = false;
+  const s = await setup(async () => 'deny', { auditBroken: () => broken });
+  try {
+    await within(5000, s.client.listTools());
+    assert.equal(textOf(await within(5000, s.client.callTool({ name: 'send_report', arguments: { to: 'a@x' } }))), 'sent to a@x');
+    broken = true;
+    const r = await within(5000, s.client.callTool({ name: 'send_report', arguments: { to: 'b@x' } }));
+    assert.equal(r.isError, true);
+    assert.match(textOf(r), /denied by internal\.error.*disk full/s);
+    assert.deepEqual(s.received, ['send_report:a@x'], 'the unrecorded call was not forwarded');
+  } finally {
+    await s.gw.close();
+  }
 });

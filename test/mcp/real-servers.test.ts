@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { tempDir } from '../helpers/tmp.js';
-import { connectGateway, EVERYTHING_SERVER, FS_SERVER, MEMORY_SERVER, readAudit, textOf, within, writeYaml } from './helpers.js';
+import { connectGateway, EVERYTHING_SERVER, FS_SERVER, MEMORY_SERVER, readAudit, textOf, within, writePolicy, writeYaml } from './helpers.js';
 
 /**
  * The gateway in front of the reference servers from npm, driven by the SDK's Client: what is
@@ -22,7 +22,7 @@ test('filesystem server: allowed reads and writes work; denied writes leave no f
   mkdirSync(join(root, 'outside'));
   writeFileSync(join(allowed, 'hello.txt'), 'hello world\n');
   symlinkSync(join(root, 'outside'), join(allowed, 'link-out'));
-  const policy = writeYaml(dir, 'policy.yaml', {
+  const policy = writePolicy(dir, {
     version: 1,
     mcp: {
       default: 'deny',
@@ -76,7 +76,7 @@ test('filesystem server: allowed reads and writes work; denied writes leave no f
 test('memory server: calls work end to end; a denied delete never happens', async () => {
   const dir = tempDir('warden-mcp-memory-');
   const memFile = join(dir, 'memory.jsonl');
-  const policy = writeYaml(dir, 'policy.yaml', { version: 1, env: { set: { MEMORY_FILE_PATH: memFile } }, mcp: { default: 'allow', tools: [{ tool: 'delete_*', decision: 'deny' }] } });
+  const policy = writePolicy(dir, { version: 1, env: { set: { MEMORY_FILE_PATH: memFile } }, mcp: { default: 'allow', tools: [{ tool: 'delete_*', decision: 'deny' }] } });
   const g = await connectGateway({ dir, policy, server: ['node', MEMORY_SERVER], name: 'memory' });
   try {
     const names = (await within(T, g.client.listTools())).tools.map((t) => t.name);
@@ -97,7 +97,7 @@ test('memory server: calls work end to end; a denied delete never happens', asyn
 
 test('everything server: resources, prompts, progress, logging, sampling, elicitation and roots pass through', async () => {
   const dir = tempDir('warden-mcp-everything-');
-  const policy = writeYaml(dir, 'policy.yaml', { version: 1, mcp: { default: 'allow', tools: [{ tool: 'get-env', decision: 'deny' }] } });
+  const policy = writePolicy(dir, { version: 1, mcp: { default: 'allow', tools: [{ tool: 'get-env', decision: 'deny' }] } });
   const sampled: string[] = [];
   let rootsAsked = 0;
   const logs: string[] = [];

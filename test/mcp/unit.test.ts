@@ -11,7 +11,9 @@ import { resolveSymlinks } from '../../src/mcp/fs-resolve.js';
 import { inspectTool } from '../../src/mcp/inspect/definitions.js';
 import { scanResult } from '../../src/mcp/inspect/results.js';
 import { skeleton } from '../../src/mcp/inspect/text.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { parseMessage, sniffId } from '../../src/mcp/jsonrpc.js';
+import { shapeProblem } from '../../src/mcp/jsonrpc-shape.js';
 import { compileLabels } from '../../src/mcp/labels.js';
 import { LockfileStore, readLockfile } from '../../src/mcp/lockfile.js';
 import { decideCall } from '../../src/mcp/mediate.js';
@@ -58,6 +60,33 @@ test('jsonrpc: malformed, batches and invalid shapes are refused with the id whe
   const s = parseMessage('{"jsonrpc":"2.0","id":7,"result":"x"}');
   assert.ok(!s.ok && s.id === 7);
   assert.ok(parseMessage('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x","extra":{"keep":1}}}').ok);
+});
+
+test('jsonrpc shape: the hand-written check accepts exactly what the SDK schema accepts', () => {
+  const rt = 'io.modelcontextprotocol/related-task';
+  const corpus: unknown[] = [
+    null, 1, 'x', [], {}, { jsonrpc: '1.0', id: 1, method: 'ping' }, { id: 1, method: 'ping' },
+    { jsonrpc: '2.0', id: 1, method: 'ping' }, { jsonrpc: '2.0', id: 'a', method: 'ping', params: {} }, { jsonrpc: '2.0', id: 1.5, method: 'ping' },
+    { jsonrpc: '2.0', id: null, method: 'ping' }, { jsonrpc: '2.0', id: true, method: 'ping' }, { jsonrpc: '2.0', id: 1, method: 7 },
+    { jsonrpc: '2.0', id: 1, method: 'x', params: [] }, { jsonrpc: '2.0', id: 1, method: 'x', params: null }, { jsonrpc: '2.0', id: 1, method: 'x', params: 'p' },
+    { jsonrpc: '2.0', id: 1, method: 'x', extra: 1 }, { jsonrpc: '2.0', id: 1, method: 'x', result: {} }, { jsonrpc: '2.0', method: 'x', result: {} },
+    { jsonrpc: '2.0', id: 1, method: 'x', params: { _meta: { progressToken: 'p', other: 1 }, name: 'n' } },
+    { jsonrpc: '2.0', id: 1, method: 'x', params: { _meta: { progressToken: 1.5 } } }, { jsonrpc: '2.0', id: 1, method: 'x', params: { _meta: [] } },
+    { jsonrpc: '2.0', id: 1, method: 'x', params: { _meta: null } }, { jsonrpc: '2.0', id: 1, method: 'x', params: { _meta: { [rt]: { taskId: 't' } } } },
+    { jsonrpc: '2.0', id: 1, method: 'x', params: { _meta: { [rt]: { taskId: 1 } } } }, { jsonrpc: '2.0', id: 1, method: 'x', params: { _meta: { [rt]: 'x' } } },
+    { jsonrpc: '2.0', method: 'notifications/x' }, { jsonrpc: '2.0', method: 'n', params: { a: 1 } }, { jsonrpc: '2.0', method: 'n', params: { _meta: { progressToken: {} } } },
+    { jsonrpc: '2.0', method: 'n', bogus: 1 }, { jsonrpc: '2.0', id: 1, result: {} }, { jsonrpc: '2.0', id: 1, result: { content: [], _meta: { x: 1 } } },
+    { jsonrpc: '2.0', id: 1, result: [] }, { jsonrpc: '2.0', id: 1, result: 'x' }, { jsonrpc: '2.0', id: 1, result: null }, { jsonrpc: '2.0', result: {} },
+    { jsonrpc: '2.0', id: 1, result: { _meta: { progressToken: false } } }, { jsonrpc: '2.0', id: 1, result: {}, error: { code: 1, message: 'm' } },
+    { jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'm' } }, { jsonrpc: '2.0', error: { code: 1, message: 'm', data: [1] } },
+    { jsonrpc: '2.0', id: null, error: { code: 1, message: 'm' } }, { jsonrpc: '2.0', id: 1, error: { code: 1.5, message: 'm' } },
+    { jsonrpc: '2.0', id: 1, error: { code: 1 } }, { jsonrpc: '2.0', id: 1, error: { code: 1, message: 'm', extra: 1 } }, { jsonrpc: '2.0', id: 1, error: 'e' },
+    { jsonrpc: '2.0', id: 1, error: { code: 1, message: 'm' }, extra: 2 }, { jsonrpc: '2.0', id: 1 }, { jsonrpc: '2.0' },
+  ];
+  for (const m of corpus) {
+    const sdk = JSONRPCMessageSchema.safeParse(m).success;
+    assert.equal(shapeProblem(m) === undefined, sdk, `${JSON.stringify(m)}: sdk ${sdk ? 'accepts' : 'rejects'}, shapeProblem says ${shapeProblem(m) ?? 'ok'}`);
+  }
 });
 
 test('pending table: remaps ids, refuses unknown and duplicate responses, is bounded', () => {
@@ -280,4 +309,15 @@ test('policy mcp section: gateway keys have defaults, are strict, and conditions
   assert.throws(() => policySchema.parse({ version: 1, mcp: { tools: [{ tool: 'x', decision: 'allow', conditions: [{ arg: 'p', under: ['/a'], matches: '*' }] }] } }));
   const ok = policySchema.parse({ version: 1, mcp: { tools: [{ tool: 'x', decision: 'allow', conditions: [{ arg: 'p', matches: '*.txt' }] }] } });
   assert.equal(ok.mcp.tools[0]!.conditions![0]!.optional, false);
+});
+
+test('compiled policy carries the gateway keys and each rule\'s conditions (paths expanded), and its hash covers them', () => {
+  const p = compile({ mcp: { inspect: { redactResults: true }, labels: { sink: ['send_*'] }, tools: [{ id: 'w', tool: 'write', decision: 'allow', conditions: [{ arg: 'path', under: ['~/notes', 'ws'] }] }, { tool: 'r', decision: 'allow' }] } });
+  assert.equal(p.mcpExt.inspect.redactResults, true);
+  assert.deepEqual(p.mcpExt.labels.sink, ['send_*']);
+  assert.deepEqual(p.mcpExt.conditions.get('w')?.[0]?.under, ['/home/u/notes', '/pol/ws']);
+  assert.equal(p.mcpExt.conditions.has('mcp.tools[1]'), false);
+  const other = compile({ mcp: { inspect: { redactResults: true }, labels: { sink: ['send_*'] }, tools: [{ id: 'w', tool: 'write', decision: 'allow', conditions: [{ arg: 'path', under: ['/'] }] }, { tool: 'r', decision: 'allow' }] } });
+  assert.notEqual(other.hash, p.hash, 'a condition is part of the policy identity in the audit genesis');
+  assert.deepEqual(compile({}).mcpExt.conditions, new Map());
 });
