@@ -142,23 +142,8 @@ export async function runSession(o: RunOptions): Promise<number> {
     plan.flags.goGate = true;
     const handle = launchSandbox(plan, { stdio: 'inherit' });
     killTree = () => handle.kill('SIGKILL');
-    let mediator: { close(): void } | undefined;
     try {
       audit = await opening;
-      const auditNow = audit;
-      const { startExecMediation } = await mediationModule;
-      mediator = startExecMediation({
-        policy,
-        plan,
-        handle,
-        session,
-        audit: (ev) => auditNow.enqueue(ev),
-        ...(approver ? { approve: (req) => approver.approveExec(req) } : {}),
-        onFatal: (e) => {
-          mediationFailure = e;
-          killTree?.();
-        },
-      });
     } catch (e) {
       handle.release(false);
       await handle.result.catch(() => undefined);
@@ -166,11 +151,39 @@ export async function runSession(o: RunOptions): Promise<number> {
     }
     trace('audit open');
     handle.release(true);
+    // The command's first exec is held in the kernel until a verdict arrives, and the channel
+    // buffers it until the mediator is attached: releasing before the classifier has loaded costs
+    // nothing in safety and hides that load behind the exec. A module that fails to load ends the
+    // sandbox (no exec would ever be answered).
+    const auditNow = audit;
+    let mediator: { close(): void } | undefined;
+    const mediatorReady = mediationModule.then(
+      ({ startExecMediation }) => {
+        mediator = startExecMediation({
+          policy,
+          plan,
+          handle,
+          session,
+          audit: (ev) => auditNow.enqueue(ev),
+          ...(approver ? { approve: (req) => approver.approveExec(req) } : {}),
+          onFatal: (e) => {
+            mediationFailure = e;
+            killTree?.();
+          },
+        });
+        trace('mediation ready');
+      },
+      (e: Error) => {
+        mediationFailure = e;
+        killTree?.();
+      },
+    );
     if (auditFailure) killTree();
     try {
       // Mediation and approvals end with the tree, before the session's last record: what they
       // still say (a held exec denied because the session ended) lands in the log.
       const endMediation = async () => {
+        await mediatorReady;
         mediator?.close();
         await approver?.close();
       };
