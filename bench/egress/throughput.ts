@@ -2,26 +2,33 @@
  * Egress proxy benchmark (budget: CONNECT throughput >= 0.8x a direct connection, loopback).
  *
  *   node --import tsx bench/egress/throughput.ts [--bytes N] [--runs R] [--streams S] [--latency-n N]
- *        [--proxy http://HOST:PORT | socks5://HOST:PORT]... [--target-host NAME] [--no-warden] [--socks] [--ab]
+ *        [--proxy http://HOST:PORT | socks5://HOST:PORT]... [--target-host NAME] [--no-warden] [--socks]
  *        [--c-reference]
  *
- * Three processes, as in production: a bulk/echo server (the "internet", on 127.0.0.2), the proxy
- * (Warden's, in its own process like the supervisor), and the client (this process). Measured:
- *  - bulk download: the client asks for N bytes and reads them to the end, directly and through a
- *    CONNECT (or SOCKS5) tunnel; the best and median of R runs, interleaved so drift hits both;
- *  - connection setup: connect (+ CONNECT/SOCKS handshake) + a 1-byte round trip, sequentially,
- *    p50/p99 in ms.
- * `--proxy URL` (repeatable) adds another proxy measured with the same client, side by side
- * (e.g. srt's); `--target-host` is the name those proxies are asked for (default 127.0.0.2,
- * Warden always uses bench.test mapped to 127.0.0.2 by its policy's hosts).
- * `--c-reference` compiles and adds splice-relay.c, a policy-free zero-copy native relay: the cost
- * of any extra hop on this machine. `--socks` adds Warden over SOCKS5; `--ab` adds Warden with
- * other tunnel read strategies (plain stream pipe; 1 MiB read buffer).
- * Prints one JSON object.
+ * The production topology: a bulk/echo server on 127.0.0.2 (the "internet"); the client in a real
+ * `warden run` sandbox, reaching it only through the relay on the sandbox's 127.0.0.1:3128 and
+ * Warden's proxy in the supervisor, which hands each allowed tunnel back to the relay (route
+ * `warden-run`). The same client code runs unsandboxed for every other route, in its own process
+ * ("agent", driven over stdin/stdout), so each route's client pays the same costs:
+ *  - `direct`: the client connects to the server itself;
+ *  - `warden-supervisor-path`: Warden's proxy alone on TCP, moving the bytes in JavaScript (what a
+ *    tunnel costs when it is not handed off);
+ *  - `--proxy URL` (repeatable): any other proxy (e.g. srt's), asked for `--target-host`;
+ *  - `--c-reference`: splice-relay.c, a policy-free zero-copy native relay hop on the host: what
+ *    any extra hop costs on this machine (the floor for the relay).
+ * Measured: bulk download (the client asks for N bytes and reads them to the end), runs interleaved
+ * across routes so drift hits all; connection setup (connect + proxy handshake + a 1-byte round
+ * trip, sequential), p50/p99. Prints one JSON object: per route median, min and max MiB/s, the
+ * ratio of medians to direct and the range of per-run ratios (run i of a route / run i of direct).
+ * Needs a build (`npm run build`): the sandboxed client runs dist/bench/egress/throughput.js.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { percentiles } from '../stats.js';
 
@@ -86,15 +93,14 @@ async function proxyRole(): Promise<void> {
   const c = compilePolicy([{ doc, file: 'bench', idPrefix: '', locate: () => ({ line: 1, col: 1 }), policyDir: '/' }], { home: '/tmp', workspace: '/tmp' });
   if (!c.ok) throw new Error(c.errors[0]!.message);
   let records = 0;
-  const buf = process.argv[3];
-  const proxy = createEgressProxy({ policy: c.policy, audit: () => void records++, limits: { maxConnections: 100_000, ...(buf !== undefined ? { tunnelReadBufferBytes: Number(buf) } : {}) } });
+  const proxy = createEgressProxy({ policy: c.policy, audit: () => void records++, limits: { maxConnections: 100_000 } });
   const addr = (await proxy.listen({ host: '127.0.0.1', port: 0 })) as AddressInfo;
   process.stdout.write(`${JSON.stringify({ port: addr.port })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
 }
 
-// ---- client --------------------------------------------------------------------------------------------
+// ---- client (the "agent": one process per side, commands on stdin, one JSON line per answer) ---------
 
 interface Route {
   name: string;
@@ -142,25 +148,23 @@ function open(route: Route, serverPort: number): Promise<{ s: Socket; rest: Buff
   });
 }
 
-async function download(route: Route, serverPort: number, bytes: number): Promise<number> {
+async function download(route: Route, serverPort: number, bytes: number): Promise<void> {
   const { s, rest } = await open(route, serverPort);
   let got = rest.length;
-  const t0 = process.hrtime.bigint();
   s.write(`B ${bytes}\n`);
   s.on('data', (d: Buffer) => (got += d.length));
   await once(s, 'end');
-  const sec = Number(process.hrtime.bigint() - t0) / 1e9;
   s.destroy();
   if (got !== bytes) throw new Error(`${route.name}: got ${got} of ${bytes} bytes`);
-  return sec;
 }
 
+/** MiB/s for `total` bytes over `streams` parallel tunnels, timed from the first connect. */
 async function throughput(route: Route, serverPort: number, total: number, streams: number): Promise<number> {
   const per = Math.floor(total / streams);
   const t0 = process.hrtime.bigint();
   await Promise.all(Array.from({ length: streams }, () => download(route, serverPort, per)));
   const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-  return (per * streams) / sec / (1 << 20); // MiB/s
+  return (per * streams) / sec / (1 << 20);
 }
 
 async function setupLatency(route: Route, serverPort: number, n: number): Promise<{ p50_ms: number; p99_ms: number }> {
@@ -176,6 +180,53 @@ async function setupLatency(route: Route, serverPort: number, n: number): Promis
   }
   const pc = percentiles(samples, [50, 99]);
   return { p50_ms: pc[50]!, p99_ms: pc[99]! };
+}
+
+type Command = { op: 'tp'; route: Route; serverPort: number; bytes: number; streams: number } | { op: 'lat'; route: Route; serverPort: number; n: number };
+
+/** Runs commands from stdin, one at a time; answers `{"ok":value}` or `{"error":text}`. */
+async function agentRole(): Promise<void> {
+  const { route: fromEnv } = JSON.parse(process.argv[3] ?? '{}') as { route?: 'proxy-env' };
+  for await (const line of createInterface({ input: process.stdin })) {
+    const cmd = JSON.parse(line) as Command;
+    if (fromEnv === 'proxy-env') {
+      // Inside the sandbox: the relay's port, as Warden put it in the proxy variables.
+      const u = new URL(process.env['HTTPS_PROXY'] ?? process.env['https_proxy'] ?? '');
+      cmd.route = { ...cmd.route, host: u.hostname, port: Number(u.port) };
+    }
+    try {
+      const ok = cmd.op === 'tp' ? await throughput(cmd.route, cmd.serverPort, cmd.bytes, cmd.streams) : await setupLatency(cmd.route, cmd.serverPort, cmd.n);
+      process.stdout.write(`${JSON.stringify({ ok })}\n`);
+    } catch (e) {
+      process.stdout.write(`${JSON.stringify({ error: (e as Error).message })}\n`);
+    }
+  }
+}
+
+interface Agent {
+  ask<T>(cmd: Command): Promise<T>;
+  proc: ChildProcess;
+}
+
+function agent(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Agent {
+  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'], ...opts });
+  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    proc,
+    ask<T>(cmd: Command): Promise<T> {
+      const p = chain.then(async () => {
+        proc.stdin!.write(`${JSON.stringify(cmd)}\n`);
+        const { value, done } = await lines.next();
+        if (done) throw new Error(`agent ${argv.join(' ')} exited`);
+        const r = JSON.parse(value as string) as { ok?: T; error?: string };
+        if (r.error !== undefined) throw new Error(r.error);
+        return r.ok as T;
+      });
+      chain = p.catch(() => undefined);
+      return p;
+    },
+  };
 }
 
 function child(r: string, ...extra: string[]): { proc: ChildProcess; ready: Promise<{ port: number }> } {
@@ -200,6 +251,28 @@ function parseProxy(url: string, target: string): Route {
   return { name: url, kind, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (kind === 'http' ? 80 : 1080)), target };
 }
 
+/** The package root and the compiled copy of this file (what the sandboxed client runs). */
+function builtSelf(): { root: string; js: string } {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = here.includes('/dist/') ? join(here, '..', '..', '..') : join(here, '..', '..');
+  return { root, js: join(root, 'dist', 'bench', 'egress', 'throughput.js') };
+}
+
+/** A `warden run` sandbox whose client reaches bench.test (127.0.0.2) only through Warden. */
+function sandboxedAgent(scratch: string): Agent {
+  const { root, js } = builtSelf();
+  const ws = join(scratch, 'ws');
+  mkdirSync(ws, { recursive: true });
+  const policy = join(scratch, 'policy.yaml');
+  const read = ['/usr', '/bin', '/lib', '/lib64', '/etc', join(root, 'dist'), dirname(process.execPath)];
+  writeFileSync(policy, `version: 1\nfilesystem:\n  read: ${JSON.stringify(read)}\nnetwork:\n  allow: [bench.test]\n  hosts: { bench.test: 127.0.0.2 }\n`);
+  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: ws, WARDEN_HOME: join(scratch, 'warden'), LANG: 'C.UTF-8' };
+  return agent([process.execPath, join(root, 'bin', 'warden.js'), 'run', '--policy', policy, '--', process.execPath, js, 'agent', '{"route":"proxy-env"}'], { cwd: ws, env });
+}
+
+const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
 async function main(): Promise<void> {
   const bytes = Number(arg('bytes', String(1 << 30)));
   const runs = Number(arg('runs', '5'));
@@ -208,62 +281,62 @@ async function main(): Promise<void> {
   const target = arg('target-host', '127.0.0.2');
   const server = child('server');
   const procs: ChildProcess[] = [server.proc];
+  let sandboxProc: ChildProcess | undefined;
+  const scratch = mkdtempSync(join(tmpdir(), 'warden-bench-'));
   const { port: serverPort } = await server.ready;
-  const routes: Route[] = [{ name: 'direct', kind: 'direct', host: '127.0.0.2', port: serverPort, target: '127.0.0.2' }];
+  const host = agent([process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), 'agent']);
+  procs.push(host.proc);
+  const routes: Array<{ route: Route; via: Agent }> = [{ route: { name: 'direct', kind: 'direct', host: '127.0.0.2', port: serverPort, target: '127.0.0.2' }, via: host }];
   if (!process.argv.includes('--no-warden')) {
+    const sandbox = sandboxedAgent(scratch);
+    sandboxProc = sandbox.proc;
+    procs.push(sandbox.proc);
+    routes.push({ route: { name: 'warden-run', kind: 'http', host: '', port: 0, target: 'bench.test' }, via: sandbox });
+    if (process.argv.includes('--socks')) routes.push({ route: { name: 'warden-run-socks5', kind: 'socks5', host: '', port: 0, target: 'bench.test' }, via: sandbox });
     const proxy = child('proxy');
     procs.push(proxy.proc);
     const { port } = await proxy.ready;
-    routes.push({ name: 'warden-connect', kind: 'http', host: '127.0.0.1', port, target: 'bench.test' });
-    if (process.argv.includes('--socks')) routes.push({ name: 'warden-socks5', kind: 'socks5', host: '127.0.0.1', port, target: 'bench.test' });
-    // --ab: the same proxy with other tunnel read strategies, for optimisation work.
-    if (process.argv.includes('--ab')) {
-      for (const [name, bytes] of [['warden-connect-pipe', '0'], ['warden-connect-1m', String(1 << 20)]] as const) {
-        const p = child('proxy', bytes);
-        procs.push(p.proc);
-        routes.push({ name, kind: 'http', host: '127.0.0.1', port: (await p.ready).port, target: 'bench.test' });
-      }
-    }
+    routes.push({ route: { name: 'warden-supervisor-path', kind: 'http', host: '127.0.0.1', port, target: 'bench.test' }, via: host });
   }
-  for (const u of args('proxy')) routes.push(parseProxy(u, target));
+  for (const u of args('proxy')) routes.push({ route: parseProxy(u, target), via: host });
   if (process.argv.includes('--c-reference')) {
     // A zero-copy native relay hop (no policy), to show what any relay costs on this machine.
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join, dirname } = await import('node:path');
-    const exe = join(mkdtempSync(join(tmpdir(), 'warden-bench-')), 'splice-relay');
-    const src = join(dirname(fileURLToPath(import.meta.url)), 'splice-relay.c');
-    const srcPath = src.includes('/dist/') ? src.replace('/dist/', '/') : src;
-    const cc = spawn('cc', ['-O2', '-pthread', '-o', exe, srcPath], { stdio: 'inherit' });
+    const exe = join(scratch, 'splice-relay');
+    const src = join(builtSelf().root, 'bench', 'egress', 'splice-relay.c');
+    const cc = spawn('cc', ['-O2', '-pthread', '-o', exe, src], { stdio: 'inherit' });
     const [code] = (await once(cc, 'exit')) as [number];
     if (code !== 0) throw new Error('cc failed for splice-relay.c');
     const relay = spawn(exe, ['0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     procs.push(relay);
     const [line] = (await once(relay.stdout!, 'data')) as [Buffer];
     const { port } = JSON.parse(line.toString()) as { port: number };
-    routes.push({ name: 'c-splice-relay', kind: 'http', host: '127.0.0.1', port, target: '127.0.0.2' });
+    routes.push({ route: { name: 'c-splice-relay', kind: 'http', host: '127.0.0.1', port, target: '127.0.0.2' }, via: host });
   }
   try {
-    // Warm-up (JIT, socket buffers).
-    for (const r of routes) await throughput(r, serverPort, Math.min(bytes, 64 << 20), streams);
-    const tp = new Map<string, number[]>(routes.map((r) => [r.name, []]));
-    for (let i = 0; i < runs; i++) for (const r of routes) tp.get(r.name)!.push(await throughput(r, serverPort, bytes, streams));
+    const tp = (r: { route: Route; via: Agent }, n: number): Promise<number> => r.via.ask<number>({ op: 'tp', route: r.route, serverPort, bytes: n, streams });
+    // Warm-up (JIT, socket buffers, the sandbox's start).
+    for (const r of routes) await tp(r, Math.min(bytes, 64 << 20));
+    const runsBy = new Map<string, number[]>(routes.map((r) => [r.route.name, []]));
+    for (let i = 0; i < runs; i++) for (const r of routes) runsBy.get(r.route.name)!.push(await tp(r, bytes));
     const lat = new Map<string, { p50_ms: number; p99_ms: number }>();
-    for (const r of routes) lat.set(r.name, await setupLatency(r, serverPort, latencyN));
-    const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-    const direct = median(tp.get('direct')!);
-    const results = routes.map((r) => {
-      const a = tp.get(r.name)!;
+    for (const r of routes) lat.set(r.route.name, await r.via.ask({ op: 'lat', route: r.route, serverPort, n: latencyN }));
+    const direct = runsBy.get('direct')!;
+    const results = routes.map(({ route }) => {
+      const a = runsBy.get(route.name)!;
+      const ratios = a.map((x, i) => x / direct[i]!);
       return {
-        route: r.name,
+        route: route.name,
         mib_per_s_median: Math.round(median(a)),
-        mib_per_s_best: Math.round(Math.max(...a)),
-        ratio_to_direct: Math.round((median(a) / direct) * 1000) / 1000,
-        setup_p50_ms: lat.get(r.name)!.p50_ms,
-        setup_p99_ms: lat.get(r.name)!.p99_ms,
+        mib_per_s_min: Math.round(Math.min(...a)),
+        mib_per_s_max: Math.round(Math.max(...a)),
+        ratio_to_direct: r3(median(a) / median(direct)),
+        ratio_per_run_min: r3(Math.min(...ratios)),
+        ratio_per_run_max: r3(Math.max(...ratios)),
+        setup_p50_ms: lat.get(route.name)!.p50_ms,
+        setup_p99_ms: lat.get(route.name)!.p99_ms,
       };
     });
-    const warden = results.find((r) => r.route === 'warden-connect');
+    const warden = results.find((r) => r.route === 'warden-run');
     console.log(
       JSON.stringify({
         bench: 'egress.throughput',
@@ -277,13 +350,22 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
+    // The sandboxed client ends when its stdin closes, and `warden run` with it; then the scratch
+    // directory (policy, workspace, WARDEN_HOME) can go.
     for (const p of procs) {
       p.stdin?.end();
-      p.kill();
+      if (p !== sandboxProc) p.kill();
     }
+    if (sandboxProc && sandboxProc.exitCode === null && sandboxProc.signalCode === null) {
+      const t = setTimeout(() => sandboxProc!.kill(), 5000);
+      await once(sandboxProc, 'exit');
+      clearTimeout(t);
+    }
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
 if (role === 'server') await serverRole();
 else if (role === 'proxy') await proxyRole();
+else if (role === 'agent') await agentRole();
 else await main();

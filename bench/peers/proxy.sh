@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Egress proxy throughput, side by side: direct vs Warden's CONNECT proxy vs srt's proxy, measured by
-# bench/egress/throughput.ts (one client, interleaved runs; see bench/egress/README.md).
+# Egress proxy throughput, side by side in one run: direct vs Warden (a real `warden run`: client in
+# the sandbox -> relay -> proxy decides -> tunnel handed back to the relay) vs srt's proxy, measured
+# by bench/egress/throughput.ts (the same client code per route, interleaved runs; see
+# bench/egress/README.md).
 #
 #   bench/peers/setup.sh            # once
 #   bench/peers/proxy.sh [extra throughput.ts args, e.g. --streams 4 --c-reference]
@@ -22,6 +24,8 @@ command -v socat >/dev/null || die "socat not found: run bench/peers/setup.sh"
 [[ -f "$PEERS_DIR/node_modules/@anthropic-ai/sandbox-runtime/dist/sandbox/http-proxy.js" ]] \
   || die "srt not found under $PEERS_DIR: run bench/peers/setup.sh"
 [[ -d "$REPO_ROOT/node_modules/tsx" ]] || die "tsx missing: (cd $REPO_ROOT && npm ci)"
+[[ -f "$REPO_ROOT/dist/bench/egress/throughput.js" && -x "$REPO_ROOT/native/build/warden-helper" ]] \
+  || die "Warden is not built: (cd $REPO_ROOT && npm run build)"
 mkdir -p "$RESULTS_DIR"
 OUT="${OUT:-$RESULTS_DIR/proxy-$(date -u +%Y%m%dT%H%M%SZ).json}"
 
@@ -63,8 +67,8 @@ node - "$OUT" "$mux" "$bridge" <<'JS'
 const [file, mux, bridge] = process.argv.slice(2);
 const r = JSON.parse(require('fs').readFileSync(file, 'utf8'));
 const label = (n) => n === `http://127.0.0.1:${mux}` ? 'srt proxy' : n === `http://127.0.0.1:${bridge}` ? 'srt proxy + socat bridges' : n;
-const rows = [['route', `MiB/s median (${r.runs} runs, ${r.streams} stream${r.streams > 1 ? 's' : ''})`, 'MiB/s best', 'ratio to direct', 'setup p50 / p99 ms']];
-for (const x of r.results) rows.push([label(x.route), String(x.mib_per_s_median), String(x.mib_per_s_best), x.ratio_to_direct.toFixed(2), `${x.setup_p50_ms.toFixed(2)} / ${x.setup_p99_ms.toFixed(2)}`]);
+const rows = [['route', `MiB/s median (${r.runs} runs, ${r.streams} stream${r.streams > 1 ? 's' : ''})`, 'MiB/s min-max', 'ratio to direct (per-run range)', 'setup p50 / p99 ms']];
+for (const x of r.results) rows.push([label(x.route), String(x.mib_per_s_median), `${x.mib_per_s_min}-${x.mib_per_s_max}`, `${x.ratio_to_direct.toFixed(2)} (${x.ratio_per_run_min.toFixed(2)}-${x.ratio_per_run_max.toFixed(2)})`, `${x.setup_p50_ms.toFixed(2)} / ${x.setup_p99_ms.toFixed(2)}`]);
 const w = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
 const line = (row) => `| ${row.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
 console.log(line(rows[0]));

@@ -35,9 +35,17 @@ export interface EgressAuditRecord {
   /** HTTP forward only: the method and the status the proxy answered with. */
   method: string | null;
   status: number | null;
-  /** Bytes sent to / received from the upstream server (0 if never connected). */
-  bytesUp: number;
-  bytesDown: number;
+  /**
+   * Bytes sent to / received from the upstream server (0 if never connected). For a handed-off
+   * tunnel whose relay ended without reporting (killed, e.g. with the session; protocol error)
+   * they are the kernel's counts of the upstream connection (TCP_INFO: acknowledged by the server /
+   * received; a FIN may count as one byte each way), and `error` says so; null = unknown (not even
+   * those could be read).
+   */
+  bytesUp: number | null;
+  bytesDown: number | null;
+  /** The tunnel's bytes were moved by the relay after a hand-off (counts from its REPORT). */
+  relayed: boolean;
   startedAt: string;
   durationMs: number;
   /** Why the connection ended abnormally (error code or short text); null for a clean end. */

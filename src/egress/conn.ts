@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { fdOf, type FdPass, type RelayReport } from './handoff.js';
 import { clip, type EgressAuditRecord, type EgressProtocol } from './audit.js';
 import type { EgressGate, Verdict } from './gate.js';
 import type { Decision } from '../policy/schema.js';
@@ -42,6 +43,8 @@ export const DEFAULT_LIMITS: EgressLimits = {
 };
 
 export interface EgressStats {
+  /** Tunnels handed to the relay (its bytes moved outside the supervisor). */
+  handedOff: number;
   active: number;
   accepted: number;
   allowed: number;
@@ -55,6 +58,8 @@ export interface EgressStats {
 }
 
 export interface ProxyContext {
+  /** The fd-passing addon for tunnel hand-offs (null: not built; tunnels stay in the supervisor). */
+  fdpass(): FdPass | null;
   gate: EgressGate;
   limits: EgressLimits;
   sniPorts: ReadonlySet<number>;
@@ -85,10 +90,20 @@ export class Conn {
   private decisionEmitted = false;
   private finished = false;
 
+  /** Tunnel hand-off: set when the client is the relay's unix connection and the addon loaded. */
+  private relayMode: 'no' | 'pending' | 'reported' = 'no';
+  private report: RelayReport | null = null;
+  private proxyUp = 0;
+  private proxyDown = 0;
+  /** The kernel's counts of a handed-off upstream whose relay did not report (TCP_INFO). */
+  private kernel: [number, number] | null = null;
+
   constructor(
     readonly id: string,
     readonly client: Socket,
     private readonly ctx: ProxyContext,
+    /** `client` is a connection from native/relay.c, which accepts tunnel hand-offs. */
+    readonly fromRelay = false,
   ) {
     ctx.stats.active++;
     ctx.stats.accepted++;
@@ -126,6 +141,24 @@ export class Conn {
     this.ctx.emit(this.record('decision'));
   }
 
+  /** The relay owns the tunnel's bytes from now on; counts come from its REPORT. */
+  relayed(): void {
+    this.relayMode = 'pending';
+    this.ctx.stats.handedOff++;
+  }
+
+  /** What the supervisor itself wrote to / read from the upstream before handing it off. */
+  handedOff(up: Socket): void {
+    this.proxyUp = up.bytesWritten;
+    this.proxyDown = up.bytesRead;
+  }
+
+  relayReport(r: RelayReport): void {
+    this.report = r;
+    this.relayMode = 'reported';
+    if (r.error !== null) this.fail(r.error);
+  }
+
   fail(error: string): void {
     this.error ??= clip(error, 200);
   }
@@ -135,12 +168,23 @@ export class Conn {
     if (this.finished) return;
     this.finished = true;
     this.ac.abort();
+    const up = this.upstream;
+    if (this.relayMode === 'pending') {
+      // No REPORT: the relay is gone (killed with the session, or a protocol error). The
+      // connection's own counters are final now that nothing moves its bytes any more.
+      const fd = up ? fdOf(up) : undefined;
+      try {
+        this.kernel = fd === undefined ? null : (this.ctx.fdpass()?.tcpCounts(fd) ?? null);
+      } catch {
+        this.kernel = null;
+      }
+      this.fail(`the relay ended the tunnel without reporting its byte counts; ${this.kernel ? "they are the kernel's (TCP_INFO; a FIN may count as 1 byte)" : 'they are unknown'}`);
+    }
     const s = this.ctx.stats;
     s.active--;
     if (this.decision === 'allow') s.allowed++;
     else s.denied++;
     if (this.error !== null) s.errors++;
-    const up = this.upstream;
     if (up && !up.destroyed) {
       // Let data the client sent before closing reach the server; never wait forever.
       if (up.writableEnded && !up.writableFinished) {
@@ -151,13 +195,15 @@ export class Conn {
       } else up.destroy();
     }
     const rec = this.record('end');
-    s.bytesUp += rec.bytesUp;
-    s.bytesDown += rec.bytesDown;
+    s.bytesUp += rec.bytesUp ?? 0;
+    s.bytesDown += rec.bytesDown ?? 0;
     this.ctx.emit(rec);
   }
 
   private record(phase: 'decision' | 'end'): EgressAuditRecord {
     const up = this.upstream;
+    const r = this.report;
+    const pending = this.relayMode === 'pending';
     return {
       type: 'egress',
       phase,
@@ -173,8 +219,9 @@ export class Conn {
       sni: this.sni === null ? null : clip(this.sni, 255),
       method: this.method === null ? null : clip(this.method, 32),
       status: this.status,
-      bytesUp: up ? up.bytesWritten : 0,
-      bytesDown: up ? up.bytesRead : 0,
+      bytesUp: r ? this.proxyUp + r.up : pending && phase === 'end' ? (this.kernel?.[0] ?? null) : up ? up.bytesWritten : 0,
+      bytesDown: r ? this.proxyDown + r.down : pending && phase === 'end' ? (this.kernel?.[1] ?? null) : up ? up.bytesRead : 0,
+      relayed: this.relayMode !== 'no',
       startedAt: this.startedAt.toISOString(),
       durationMs: Math.round((performance.now() - this.t0) * 1000) / 1000,
       error: this.error,

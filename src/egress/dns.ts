@@ -1,6 +1,6 @@
 import { listenOn } from './listen.js';
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { clip, type DnsAuditRecord } from './audit.js';
@@ -217,6 +217,7 @@ export function createDnsStub(opts: DnsStubOptions): DnsStub {
   return {
     answer,
     async listenUdp(target) {
+      const { createSocket } = await import('node:dgram'); // only UDP listeners need it (not warden run's)
       const sock = createSocket({ type: isIP(target.host) === 6 ? 'udp6' : 'udp4' });
       sock.on('message', (msg, rinfo) => {
         if (closed) return;

@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Conn, ProxyContext } from './conn.js';
 import { denialText, endToEndHeaders, headerSafe } from './http-util.js';
 import { dial, DialError } from './upstream.js';
@@ -90,6 +90,7 @@ export async function handleForward(ctx: ProxyContext, conn: Conn, req: Incoming
 
   const headers = endToEndHeaders(req.rawHeaders);
   headers.push('Host', u.host);
+  const { request: httpRequest } = await import('node:http'); // loaded already by the proxy's parser
   const upReq = httpRequest({
     createConnection: () => socket,
     method: req.method,

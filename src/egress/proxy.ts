@@ -1,9 +1,10 @@
 import { listenOn } from './listen.js';
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { EgressAuditRecord } from './audit.js';
+import { loadFdPass, type FdPass } from './handoff.js';
 import { Conn, DEFAULT_LIMITS, type EgressLimits, type EgressStats, type ProxyContext } from './conn.js';
 import { EgressGate, type Approver } from './gate.js';
 import { handleConnect } from './http-connect.js';
@@ -43,7 +44,11 @@ export interface EgressProxyOptions {
   onAuditError?: (e: unknown, rec: EgressAuditRecord) => void;
 }
 
-export type ListenTarget = { path: string; mode?: number } | { host: string; port: number };
+/**
+ * `relay: true`: every connection on this unix socket comes from native/relay.c (the socket is
+ * 0600, the relay runs as Warden's uid), which accepts tunnel hand-offs (handoff.ts).
+ */
+export type ListenTarget = { path: string; mode?: number; relay?: boolean } | { host: string; port: number };
 
 export interface EgressProxy {
   /** Starts one more listener; resolves to the TCP address or the socket path. */
@@ -55,7 +60,7 @@ export interface EgressProxy {
 
 export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
   const limits: EgressLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const stats: EgressStats = { active: 0, accepted: 0, allowed: 0, denied: 0, errors: 0, auditErrors: 0, bytesUp: 0, bytesDown: 0 };
+  const stats: EgressStats = { active: 0, accepted: 0, allowed: 0, denied: 0, errors: 0, auditErrors: 0, bytesUp: 0, bytesDown: 0, handedOff: 0 };
   const gate = new EgressGate({
     policy: opts.policy,
     resolver: opts.resolver ?? systemResolver(),
@@ -63,7 +68,9 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
     approvalTimeoutMs: opts.approvalTimeoutMs ?? opts.policy.approvalTimeoutSec * 1000,
     resolveTimeoutMs: limits.resolveTimeoutMs,
   });
+  let fdpass: FdPass | null | undefined; // the addon, loaded with the first tunnel that may use it
   const ctx: ProxyContext = {
+    fdpass: () => (fdpass === undefined ? (fdpass = loadFdPass()) : fdpass),
     gate,
     limits,
     sniPorts: new Set(opts.sniPorts ?? [443]),
@@ -97,69 +104,82 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
   };
 
   // The HTTP parser (llhttp, strict mode) for connections sniffed as HTTP. It never listens itself.
-  const http = createHttpServer({
-    maxHeaderSize: limits.maxHeaderBytes,
-    insecureHTTPParser: false,
-    requireHostHeader: false,
-    headersTimeout: 0,
-    requestTimeout: 0,
-    keepAliveTimeout: 1000,
-  });
-  http.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const conn = conns.get(req.socket);
-    clearHeaderTimer(req.socket);
-    if (!conn) return void res.destroy();
-    // One request per connection: anything pipelined after the first is never acted on.
-    if (conn.method !== null) return;
-    handleForward(ctx, conn, req, res).catch((e: Error) => {
-      conn.fail(`internal: ${e.message}`);
-      res.destroy();
+  // node:http is loaded with the first HTTP connection, not on `warden run`'s start-up path.
+  let http: HttpServer | undefined;
+  let httpLoading: Promise<HttpServer> | undefined;
+  function httpParser(): Promise<HttpServer> {
+    httpLoading ??= import('node:http').then(({ createServer: createHttpServer }) => {
+      http = createHttpServer({
+        maxHeaderSize: limits.maxHeaderBytes,
+        insecureHTTPParser: false,
+        requireHostHeader: false,
+        headersTimeout: 0,
+        requestTimeout: 0,
+        keepAliveTimeout: 1000,
+      });
+      wireHttp(http);
+      return http;
     });
-  });
-  http.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const conn = conns.get(socket);
-    clearHeaderTimer(socket);
-    if (!conn) return void socket.destroy();
-    handleConnect(ctx, conn, req, socket, head).catch((e: Error) => {
-      conn.fail(`internal: ${e.message}`);
+    return httpLoading;
+  }
+
+  function wireHttp(h: HttpServer): void {
+    h.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const conn = conns.get(req.socket);
+      clearHeaderTimer(req.socket);
+      if (!conn) return void res.destroy();
+      // One request per connection: anything pipelined after the first is never acted on.
+      if (conn.method !== null) return;
+      handleForward(ctx, conn, req, res).catch((e: Error) => {
+        conn.fail(`internal: ${e.message}`);
+        res.destroy();
+      });
+    });
+    h.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const conn = conns.get(socket);
+      clearHeaderTimer(socket);
+      if (!conn) return void socket.destroy();
+      handleConnect(ctx, conn, req, socket, head).catch((e: Error) => {
+        conn.fail(`internal: ${e.message}`);
+        socket.destroy();
+      });
+    });
+    h.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+      const conn = conns.get(socket);
+      clearHeaderTimer(socket);
+      if (conn) {
+        conn.protocol = 'http';
+        conn.method = req.method ?? null;
+        conn.status = 501;
+        conn.deny('egress.unsupported', 'protocol upgrade on a forwarded request');
+      }
+      writeRawAndClose(socket, 501, 'warden: protocol upgrades are not forwarded; tunnel with CONNECT instead\n', { 'X-Warden-Rule': 'egress.unsupported' });
+    });
+    h.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const conn = conns.get(socket);
+      clearHeaderTimer(socket);
+      const code = err.code ?? 'ERR';
+      if (conn) {
+        conn.protocol = 'http';
+        conn.fail(code);
+      }
+      if (code === 'HPE_HEADER_OVERFLOW') {
+        if (conn) {
+          conn.status = 431;
+          conn.deny('egress.headers-too-large', `request head exceeds ${limits.maxHeaderBytes} bytes`);
+        }
+        return writeRawAndClose(socket, 431, `warden: request head larger than ${limits.maxHeaderBytes} bytes\n`, { 'X-Warden-Rule': 'egress.headers-too-large' });
+      }
+      if (code.startsWith('HPE_') && socket.writable) {
+        if (conn) {
+          conn.status = 400;
+          conn.deny('egress.malformed', `malformed HTTP request (${code})`);
+        }
+        return writeRawAndClose(socket, 400, `warden: malformed HTTP request (${code})\n`, { 'X-Warden-Rule': 'egress.malformed' });
+      }
       socket.destroy();
     });
-  });
-  http.on('upgrade', (req: IncomingMessage, socket: Socket) => {
-    const conn = conns.get(socket);
-    clearHeaderTimer(socket);
-    if (conn) {
-      conn.protocol = 'http';
-      conn.method = req.method ?? null;
-      conn.status = 501;
-      conn.deny('egress.unsupported', 'protocol upgrade on a forwarded request');
-    }
-    writeRawAndClose(socket, 501, 'warden: protocol upgrades are not forwarded; tunnel with CONNECT instead\n', { 'X-Warden-Rule': 'egress.unsupported' });
-  });
-  http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const conn = conns.get(socket);
-    clearHeaderTimer(socket);
-    const code = err.code ?? 'ERR';
-    if (conn) {
-      conn.protocol = 'http';
-      conn.fail(code);
-    }
-    if (code === 'HPE_HEADER_OVERFLOW') {
-      if (conn) {
-        conn.status = 431;
-        conn.deny('egress.headers-too-large', `request head exceeds ${limits.maxHeaderBytes} bytes`);
-      }
-      return writeRawAndClose(socket, 431, `warden: request head larger than ${limits.maxHeaderBytes} bytes\n`, { 'X-Warden-Rule': 'egress.headers-too-large' });
-    }
-    if (code.startsWith('HPE_') && socket.writable) {
-      if (conn) {
-        conn.status = 400;
-        conn.deny('egress.malformed', `malformed HTTP request (${code})`);
-      }
-      return writeRawAndClose(socket, 400, `warden: malformed HTTP request (${code})\n`, { 'X-Warden-Rule': 'egress.malformed' });
-    }
-    socket.destroy();
-  });
+  }
 
   function armHeaderTimer(socket: Socket, conn: Conn, onTimeout: () => void): void {
     const t = setTimeout(() => {
@@ -171,9 +191,9 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
     headerTimers.set(socket, t);
   }
 
-  function onConnection(socket: Socket): void {
+  function onConnection(socket: Socket, fromRelay: boolean): void {
     if (closing) return void socket.destroy();
-    const conn = new Conn(`${prefix}-${++seq}`, socket, ctx);
+    const conn = new Conn(`${prefix}-${++seq}`, socket, ctx, fromRelay);
     conns.set(socket, conn);
     socket.once('close', () => {
       clearHeaderTimer(socket);
@@ -207,15 +227,25 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       }
       conn.protocol = 'http';
       socket.unshift(first);
-      http.emit('connection', socket);
-      socket.resume();
+      httpParser().then(
+        (h) => {
+          if (socket.destroyed) return;
+          h.emit('connection', socket);
+          socket.resume();
+        },
+        (e: Error) => {
+          conn.fail(`internal: ${e.message}`);
+          socket.destroy();
+        },
+      );
     });
   }
 
   return {
     async listen(target) {
       if (closing) throw new Error('proxy is closed');
-      const server = createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
+      const fromRelay = 'path' in target && target.relay === true;
+      const server = createServer({ allowHalfOpen: true, noDelay: true }, (s) => onConnection(s, fromRelay));
       server.on('error', () => {
         /* reported through listen()'s promise; later errors (EMFILE) must not crash the supervisor */
       });
@@ -231,7 +261,7 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
         if (!socket.closed) done.push(new Promise<void>((r) => socket.once('close', () => r())));
         socket.destroy();
       }
-      http.close();
+      http?.close();
       await Promise.all(done);
     },
     stats() {

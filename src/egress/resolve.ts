@@ -1,5 +1,4 @@
-import { lookup } from 'node:dns/promises';
-import { Resolver as CaresResolver } from 'node:dns/promises';
+import type { Resolver as CaresResolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { destinationIp } from './ip.js';
 
@@ -7,6 +6,9 @@ import { destinationIp } from './ip.js';
  * Name resolution for the proxy and the DNS stub. The supervisor resolves; the sandbox never
  * does. Only names the policy already allowed are ever handed to a resolver, so a denied name
  * (and any data encoded in it) never leaves the supervisor.
+ *
+ * node:dns is imported on first use: resolvers are built on `warden run`'s start-up path, which
+ * has a latency budget, and most sessions resolve little or nothing.
  */
 
 export interface Resolver {
@@ -26,6 +28,7 @@ export class ResolveError extends Error {
 export function systemResolver(): Resolver {
   return {
     async resolve(name) {
+      const { lookup } = await import('node:dns/promises');
       const rs = await lookup(name, { all: true, verbatim: true });
       return rs.map((r) => r.address);
     },
@@ -37,8 +40,13 @@ export function systemResolver(): Resolver {
  * `ip` or `ip:port` / `[ip6]:port`.
  */
 export function dnsResolver(opts: { servers?: string[]; timeoutMs?: number; tries?: number } = {}): Resolver {
-  const r = new CaresResolver({ timeout: opts.timeoutMs ?? 3000, tries: opts.tries ?? 2 });
-  if (opts.servers) r.setServers(opts.servers);
+  let made: Promise<CaresResolver> | undefined;
+  const resolver = (): Promise<CaresResolver> =>
+    (made ??= import('node:dns/promises').then(({ Resolver }) => {
+      const r = new Resolver({ timeout: opts.timeoutMs ?? 3000, tries: opts.tries ?? 2 });
+      if (opts.servers) r.setServers(opts.servers);
+      return r;
+    }));
   const ignoreNoData = (e: unknown): string[] => {
     const code = (e as { code?: string }).code;
     if (code === 'ENODATA' || code === 'ENOTFOUND') return [];
@@ -46,6 +54,7 @@ export function dnsResolver(opts: { servers?: string[]; timeoutMs?: number; trie
   };
   return {
     async resolve(name) {
+      const r = await resolver();
       const [a, aaaa] = await Promise.all([r.resolve4(name).catch(ignoreNoData), r.resolve6(name).catch(ignoreNoData)]);
       return [...a, ...aaaa];
     },

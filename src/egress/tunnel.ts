@@ -3,12 +3,14 @@ import { closeAfter } from './http-util.js';
 import { peekClientHello, type ClientHelloPeek } from './tls-sni.js';
 import type { Conn, ProxyContext } from './conn.js';
 import type { Verdict } from './gate.js';
+import { handOff } from './handoff.js';
 import { dial, DialError } from './upstream.js';
 
 /**
  * The byte tunnel behind HTTP CONNECT and SOCKS5 CONNECT: after the gate's verdict, optionally
- * check the TLS ClientHello, connect to a checked address, and splice both directions with
- * backpressure (stream.pipe: bounded buffers, no per-chunk work in JavaScript beyond the pipe).
+ * check the TLS ClientHello, connect to a checked address, then hand the connected socket to the
+ * relay (handoff.ts: the sandbox's common case, no supervisor in the data path) or splice both
+ * directions here with backpressure (TCP listeners, no addon, a client that already finished).
  */
 
 export type FailKind = 'resolve' | 'refused' | 'timeout' | 'unreachable' | 'error';
@@ -64,10 +66,12 @@ export async function runTunnel(ctx: ProxyContext, conn: Conn, v: Verdict, initi
     }
   }
   conn.decided();
+  const fdpass = conn.fromRelay ? ctx.fdpass() : null;
   const down = ctx.limits.tunnelReadBufferBytes > 0 ? downstream(client, ctx.limits.tunnelReadBufferBytes) : undefined;
   let up: { socket: Socket; ip: string };
   try {
-    up = await dial(v.addresses, v.port, ctx.limits.connectTimeoutMs, conn.signal, { allowHalfOpen: true, ...(down ? { onread: down.onread } : {}) });
+    // Dialed paused when it may be handed off: the supervisor must not read a byte of the server's.
+    up = await dial(v.addresses, v.port, ctx.limits.connectTimeoutMs, conn.signal, { allowHalfOpen: true, paused: fdpass !== null, ...(down ? { onread: down.onread } : {}) });
   } catch (e) {
     const code = e instanceof DialError ? e.code : 'ECONNECT';
     conn.fail(code);
@@ -84,6 +88,9 @@ export async function runTunnel(ctx: ProxyContext, conn: Conn, v: Verdict, initi
   }
   if (!checkSni) replies.granted();
   if (pending.length > 0) up.socket.write(pending);
+  if (fdpass && (await handOff(fdpass, conn, client, up.socket))) return;
+  if (client.destroyed || up.socket.destroyed) return void up.socket.destroy();
+  up.socket.resume();
   down?.bind(up.socket);
   splice(ctx, conn, client, up.socket, down !== undefined);
 }

@@ -18,6 +18,8 @@ export class DialError extends Error {
 export interface DialOptions {
   /** Keep the write side open after the server's FIN (tunnels relay half-closes). */
   allowHalfOpen?: boolean;
+  /** Do not read from the server until resume() (see handoff.ts). */
+  paused?: boolean;
   /** Read into caller-provided memory instead of a stream (see tunnel.ts). */
   onread?: { buffer: () => Buffer; callback: (n: number, buf: Buffer) => boolean };
 }
@@ -25,6 +27,7 @@ export interface DialOptions {
 function dialOne(ip: string, port: number, timeoutMs: number, signal: AbortSignal, o: DialOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: ip, port, family: ip.includes(':') ? 6 : 4, noDelay: true, lookup: noLookup, allowHalfOpen: o.allowHalfOpen ?? false, ...(o.onread ? { onread: o.onread } : {}) });
+    if (o.paused) s.pause(); // before 'connect': node then starts no read
     const timer = setTimeout(() => fail(new DialError('ETIMEDOUT', `connect to ${ip}:${port} timed out after ${timeoutMs} ms`)), timeoutMs);
     const onAbort = (): void => fail(new DialError('ECANCELED', 'client went away'));
     signal.addEventListener('abort', onAbort, { once: true });

@@ -98,8 +98,8 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
     ...(o.onAuditError ? { onAuditError: o.onAuditError } : {}),
   });
   try {
-    await proxy.listen({ path: proxySocket, mode: 0o600 });
-    await dns.listenStream({ path: dnsSocket, mode: 0o600 });
+    // Concurrently: both are on `warden run`'s start-up path.
+    await Promise.all([proxy.listen({ path: proxySocket, mode: 0o600, relay: true }), dns.listenStream({ path: dnsSocket, mode: 0o600 })]);
   } catch (e) {
     await Promise.allSettled([proxy.close(), dns.close()]);
     rmSync(dir, { recursive: true, force: true });

@@ -94,7 +94,7 @@ test('curl: plain HTTP to an allowed name is forwarded and answered', async () =
   assert.equal(rec.ip, '127.0.0.2');
   assert.equal(rec.rule, 'network.allow[0]');
   assert.equal(rec.status, 200);
-  assert.ok(rec.bytesUp > 0 && rec.bytesDown > 0);
+  assert.ok(rec.bytesUp! > 0 && rec.bytesDown! > 0);
 });
 
 test('curl: HTTPS through CONNECT to an allowed name, SNI checked and recorded', async () => {
@@ -114,7 +114,7 @@ test('curl: SOCKS5 with a remote-resolved name', async () => {
   const rec = await endWhere((x) => x.protocol === 'socks5');
   assert.equal(rec.decision, 'allow');
   assert.equal(rec.host, 'allowed.test');
-  assert.ok(rec.bytesDown > 0);
+  assert.ok(rec.bytesDown! > 0);
 });
 
 test('curl: HTTPS through SOCKS5 to the SNI-checked port', async () => {

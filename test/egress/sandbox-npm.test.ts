@@ -55,7 +55,7 @@ describe('npm install inside the sandbox', { skip: online ? false : `registry ${
     const { r, records } = await npmInstall([registry.hostname], 'npm-allow', true);
     assert.equal(r.result.exitCode, 0, r.stdout + r.stderr);
     assert.ok(existsSync(join(c.ws, 'node_modules', 'is-number', 'package.json')), r.stdout);
-    assert.ok(records.some((x) => x.type === 'egress' && x.phase === 'end' && x.host === registry.hostname && x.decision === 'allow' && x.bytesDown > 0));
+    assert.ok(records.some((x) => x.type === 'egress' && x.phase === 'end' && x.host === registry.hostname && x.decision === 'allow' && (x.bytesDown ?? 0) > 0));
   });
 
   it('fails cleanly when the registry is not allowed', async () => {

@@ -1,0 +1,101 @@
+/*
+ * warden-fdpass.node: the one thing Node cannot do itself — send a file descriptor over a unix
+ * stream socket (SCM_RIGHTS). The egress proxy (src/egress/handoff.ts) uses it to hand a connected,
+ * policy-checked upstream socket to the relay in the sandbox's network namespace, which then moves
+ * the tunnel's bytes without the supervisor (native/PLAN.md §2b).
+ *
+ *   sendFd(unixFd, fd, record) -> 1 sent | 0 EAGAIN (nothing sent, retry when writable); throws otherwise
+ *   tcpCounts(fd) -> [data bytes acked by the peer, data bytes received] (TCP_INFO): the kernel's own
+ *     count of a handed-off upstream connection, for the audit record when the relay could not
+ *     report its own. TCP_INFO counts the SYN and each FIN as a byte: the SYN is taken out, and a
+ *     FIN where the state shows it; in TCP_CLOSE (both FINs exchanged, or a reset) it cannot, so
+ *     each count may be one byte high there.
+ *
+ * Invariant: one sendmsg carrying exactly `record` and exactly one fd, never split (a record of at
+ * most 64 bytes on a unix stream socket is queued whole or not at all). It opens nothing, keeps no
+ * state and never closes a fd: the caller owns them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+
+#define MAX_RECORD 64
+/* tcpi_state values (the kernel's net/tcp_states.h; netinet/tcp.h clashes with linux/tcp.h). */
+enum { ST_FIN_WAIT2 = 5, ST_TIME_WAIT = 6, ST_CLOSE_WAIT = 8, ST_LAST_ACK = 9, ST_CLOSING = 11 };
+
+static napi_value fail(napi_env env, const char *what) {
+  napi_throw_error(env, "WARDEN_FDPASS", what);
+  return NULL;
+}
+
+static napi_value send_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  int32_t sock, fd;
+  void *data;
+  size_t len;
+  bool isbuf = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3) return fail(env, "sendFd(unixFd, fd, record)");
+  if (napi_get_value_int32(env, argv[0], &sock) != napi_ok || napi_get_value_int32(env, argv[1], &fd) != napi_ok || sock < 0 || fd < 0)
+    return fail(env, "sendFd: fds must be non-negative integers");
+  if (napi_is_buffer(env, argv[2], &isbuf) != napi_ok || !isbuf || napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok || len == 0 || len > MAX_RECORD)
+    return fail(env, "sendFd: record must be a Buffer of 1..64 bytes");
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+  memset(&u, 0, sizeof u);
+  struct iovec iov = {.iov_base = data, .iov_len = len};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET, c->cmsg_type = SCM_RIGHTS, c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do n = sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) n = 0;
+  else if (n < 0) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "sendFd: sendmsg: %s", strerror(errno));
+    return fail(env, msg);
+  } else if ((size_t)n != len) return fail(env, "sendFd: short send"); /* cannot happen for <= 64 bytes */
+  napi_create_int32(env, n > 0 ? 1 : 0, &out);
+  return out;
+}
+
+static napi_value tcp_counts(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out, v;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
+    return fail(env, "tcpCounts(fd)");
+  struct tcp_info ti;
+  socklen_t len = sizeof ti;
+  memset(&ti, 0, sizeof ti);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+    return fail(env, "tcpCounts: TCP_INFO unavailable");
+  int st = ti.tcpi_state;
+  uint64_t acked = ti.tcpi_bytes_acked, rcvd = ti.tcpi_bytes_received;
+  acked -= acked > 0; /* the SYN */
+  if ((st == ST_FIN_WAIT2 || st == ST_TIME_WAIT) && acked > 0) acked--; /* our FIN, acknowledged */
+  if ((st == ST_CLOSE_WAIT || st == ST_LAST_ACK || st == ST_CLOSING || st == ST_TIME_WAIT) && rcvd > 0) rcvd--; /* their FIN */
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_double(env, (double)acked, &v), napi_set_element(env, out, 0, v);
+  napi_create_double(env, (double)rcvd, &v), napi_set_element(env, out, 1, v);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn;
+  if (napi_create_function(env, "sendFd", NAPI_AUTO_LENGTH, send_fd, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "sendFd", fn) != napi_ok ||
+      napi_create_function(env, "tcpCounts", NAPI_AUTO_LENGTH, tcp_counts, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "tcpCounts", fn) != napi_ok)
+    return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
