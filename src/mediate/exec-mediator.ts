@@ -158,10 +158,10 @@ export class ExecMediator {
     if (!target.exists) return { decision: 'deny', rule: 'warden.exec-missing', reason: `${target.real} does not exist`, program: target.real, cwd, cacheable: false, missing: true };
     // Everything the kernel will start for this exec, judged in turn: the program itself, each
     // shebang interpreter, and the program a directly-run dynamic loader maps.
-    const subjects: Array<{ path: string; given: string | null; argv: string[]; target: ExecTarget }> = [
-      { path: target.real, given: target.given, argv: argv.length ? argv : [path], target },
+    const subjects: Array<{ path: string; names: Array<string | null>; argv: string[]; target: ExecTarget }> = [
+      { path: target.real, names: [target.given, ...target.aliases], argv: argv.length ? argv : [path], target },
     ];
-    for (const r of target.runs) subjects.push({ path: r.path, given: null, argv: r.argv, target });
+    for (const r of target.runs) subjects.push({ path: r.path, names: [r.given, ...r.aliases], argv: r.argv, target });
     const via: string[] = target.runs.map((r) => r.path);
     for (const s of [...subjects]) {
       if (!isLoader(s.path)) continue;
@@ -170,12 +170,12 @@ export class ExecMediator {
       if (lp === null) continue;
       const t = resolveExecTarget(fs, { path: lp.program, syscall: 'execve', dirfd: -100, flags: 0, argv: lp.argv });
       if (t.anonymous !== undefined || t.real === null) return { decision: 'deny', rule: 'warden.exec-anonymous', reason: `the loader was asked to run ${t.anonymous ?? 'an unknown program'}; denied`, ...none, cwd };
-      subjects.push({ path: t.real, given: t.given, argv: [t.real, ...lp.argv.slice(1)], target: t });
+      subjects.push({ path: t.real, names: [t.given, ...t.aliases], argv: [t.real, ...lp.argv.slice(1)], target: t });
       via.push(s.path);
     }
     let best: (CommandDecision & { program: string }) | undefined;
     for (const s of subjects) {
-      const d = this.decideOne(s.path, s.given, s.argv, cwd);
+      const d = this.decideOne(s.path, s.names, s.argv, cwd);
       if (best === undefined || STRICT[d.decision] > STRICT[best.decision]) best = { ...d, program: s.path };
     }
     const d = best!;
@@ -197,16 +197,24 @@ export class ExecMediator {
     return j;
   }
 
-  /** One program: the shared command decision, then the other names it is known by (aliases, versions). */
-  private decideOne(path: string, given: string | null, argv: string[], cwd: string | null): CommandDecision {
-    let d = decideCommand(this.o.context, { kind: 'argv', argv, path, kernel: true, ...(cwd !== null ? { cwd } : {}) });
+  /**
+   * One program: the shared command decision on its resolved path, then the other names it is
+   * known by (the name invoked, every link of its symlink chain, versionless and triplet-less
+   * forms). A rule met through any of those names counts as a rule on the program — as if it had
+   * matched the resolved name: it overrides a classifier-derived decision (an explicit allow on
+   * `python3` decides `/usr/bin/python3.11`), and the strictest explicit rule wins.
+   */
+  private decideOne(path: string, names: Array<string | null>, argv: string[], cwd: string | null): CommandDecision {
+    const d = decideCommand(this.o.context, { kind: 'argv', argv, path, kernel: true, ...(cwd !== null ? { cwd } : {}) });
     const primary = posix.basename(path);
-    for (const name of programNames(path, given)) {
+    let explicit: CommandDecision | undefined = d.rule.startsWith('classify.') || d.rule === 'default.exec' ? undefined : d;
+    for (const name of programNames(path, ...names)) {
       if (name === primary) continue;
       const r = decide(this.o.context.policy, { kind: 'exec', argv: [name, ...argv.slice(1)], path: name, ...(cwd !== null ? { cwd } : {}) });
-      if (r.rule !== 'default.exec' && STRICT[r.decision] > STRICT[d.decision]) d = { ...r };
+      if (r.rule === 'default.exec') continue;
+      if (explicit === undefined || STRICT[r.decision] > STRICT[explicit.decision]) explicit = { ...r };
     }
-    return d;
+    return explicit ?? d;
   }
 
   private hold(req: ExecRequest, argv: string[], j: Judgement, invalidUtf8: true | undefined): void {

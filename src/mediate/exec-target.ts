@@ -43,7 +43,9 @@ export interface ExecTarget {
   /** Directories whose entries decided the resolution (a writer to any of them could change it). */
   consulted: string[];
   /** Programs the kernel will start on the way (shebang interpreters, outermost first) with their argv. */
-  runs: Array<{ path: string; argv: string[] }>;
+  runs: Array<{ path: string; given: string; aliases: string[]; argv: string[] }>;
+  /** Every name the program was reached by along its symlink chain (`cc` -> `gcc` -> `gcc-12` -> ...). */
+  aliases: string[];
   /** Whether the path exists right now (a vanished path is judged by name; the kernel then fails it). */
   exists: boolean;
 }
@@ -51,7 +53,7 @@ export interface ExecTarget {
 const AT_FDCWD = -100;
 const AT_EMPTY_PATH = 0x1000;
 const MAX_LINKS = 40;
-const MAX_INTERP = 4; // BINPRM_MAX_RECURSION
+const MAX_INTERP = 5; // exec_binprm: script rewrites at depth 0..BINPRM_MAX_RECURSION (4) → five
 
 /** Normalises an absolute path lexically (`//`, `.`, `..` at the root). */
 function norm(p: string): string {
@@ -65,7 +67,7 @@ function isAnonymous(link: string): string | undefined {
   return undefined;
 }
 
-type Walk = { path: string; exists: boolean } | { anonymous: string };
+type Walk = { path: string; exists: boolean; aliases: string[] } | { anonymous: string };
 
 /**
  * Resolves an absolute path component by component, following symlinks inside the tracee's root.
@@ -74,7 +76,9 @@ type Walk = { path: string; exists: boolean } | { anonymous: string };
  * looks).
  */
 function walk(fs: TraceeFs, start: string, consulted: Set<string>): Walk {
-  let todo = norm(start).split('/').filter(Boolean);
+  // No lexical normalisation: `l/..` must follow l first, as the kernel does.
+  let todo = start.split('/').filter(Boolean);
+  const aliases: string[] = [];
   let cur = '';
   let links = 0;
   while (todo.length) {
@@ -96,18 +100,19 @@ function walk(fs: TraceeFs, start: string, consulted: Set<string>): Walk {
     }
     consulted.add(cur || '/');
     const k = fs.kind(next);
-    if (k === null) return { path: norm([next, ...todo].join('/')), exists: false };
+    if (k === null) return { path: norm([next, ...todo].join('/')), exists: false, aliases };
     if (k === 'link') {
       if (++links > MAX_LINKS) return { anonymous: 'a symlink loop' };
       const t = fs.readlink(next);
-      if (t === null) return { path: norm([next, ...todo].join('/')), exists: false };
+      if (t === null) return { path: norm([next, ...todo].join('/')), exists: false, aliases };
+      if (todo.length === 0) aliases.push(comp); // a name the program itself is known by
       todo = [...t.split('/').filter(Boolean), ...todo];
       if (t.startsWith('/')) cur = '';
       continue;
     }
     cur = next;
   }
-  return { path: cur || '/', exists: true };
+  return { path: cur || '/', exists: true, aliases };
 }
 
 function procMagic(fs: TraceeFs, rest: string[]): { target: string; rest: string[] } | { anonymous: string } {
@@ -152,20 +157,20 @@ export function resolveExecTarget(
   let abs: string;
   if (req.syscall === 'execveat' && req.path === '' && (req.flags & AT_EMPTY_PATH) !== 0) {
     const link = fs.fd(req.dirfd);
-    if (link === null) return done({ real: null, given: null, anonymous: 'a closed or unreadable descriptor', runs: [], exists: false });
+    if (link === null) return done({ real: null, given: null, anonymous: 'a closed or unreadable descriptor', runs: [], aliases: [], exists: false });
     const anon = isAnonymous(link);
-    if (anon) return done({ real: null, given: null, anonymous: anon, runs: [], exists: false });
+    if (anon) return done({ real: null, given: null, anonymous: anon, runs: [], aliases: [], exists: false });
     abs = link;
   } else if (req.path.startsWith('/')) {
     abs = req.path;
   } else {
     base = req.syscall === 'execveat' && req.dirfd !== AT_FDCWD ? fs.fd(req.dirfd) : fs.cwd();
-    if (base === null || isAnonymous(base)) return done({ real: null, given: null, anonymous: 'a path relative to an unknown directory', runs: [], exists: false });
+    if (base === null || isAnonymous(base)) return done({ real: null, given: null, anonymous: 'a path relative to an unknown directory', runs: [], aliases: [], exists: false });
     abs = `${base}/${req.path}`;
   }
   const given = norm(abs);
-  const w = walk(fs, given, consulted);
-  if ('anonymous' in w) return done({ real: null, given, anonymous: w.anonymous, runs: [], exists: false });
+  const w = walk(fs, abs, consulted);
+  if ('anonymous' in w) return done({ real: null, given, anonymous: w.anonymous, runs: [], aliases: [], exists: false });
   const runs: ExecTarget['runs'] = [];
   // The kernel starts interpreters in turn: `#!/bin/sh` runs /bin/sh with [interp, arg?, script, argv[1..]].
   let prog = w.path;
@@ -173,13 +178,17 @@ export function resolveExecTarget(
   for (let depth = 0; w.exists && depth < MAX_INTERP; depth++) {
     const sb = shebang(fs, prog);
     if (!sb) break;
-    const iw = walk(fs, sb.interp.startsWith('/') ? sb.interp : posix.join(posix.dirname(prog), sb.interp), consulted);
-    if ('anonymous' in iw) return done({ real: null, given, anonymous: `a script whose interpreter is ${iw.anonymous}`, runs, exists: true });
+    // A relative interpreter is opened relative to the cwd (binfmt_script's open_exec), not the script.
+    const cwd = sb.interp.startsWith('/') ? '' : fs.cwd();
+    if (cwd === null) return done({ real: null, given, anonymous: 'a script whose relative interpreter has no known cwd', runs, aliases: w.aliases, exists: true });
+    const interp = sb.interp.startsWith('/') ? sb.interp : `${cwd}/${sb.interp}`;
+    const iw = walk(fs, interp, consulted);
+    if ('anonymous' in iw) return done({ real: null, given, anonymous: `a script whose interpreter is ${iw.anonymous}`, runs, aliases: w.aliases, exists: true });
     argv = [iw.path, ...(sb.arg !== undefined ? [sb.arg] : []), prog, ...argv.slice(1)];
-    runs.push({ path: iw.path, argv });
+    runs.push({ path: iw.path, given: norm(interp), aliases: iw.aliases, argv });
     prog = iw.path;
   }
-  return done({ real: w.path, given, runs, exists: w.exists });
+  return done({ real: w.path, given, runs, aliases: w.aliases, exists: w.exists });
 }
 
 // ---- the dynamic loader run directly -------------------------------------------------------------
@@ -221,11 +230,21 @@ export function loaderProgram(argv: readonly string[]): { program: string; argv:
  * invoked by (a symlink alias), each also without a version suffix (`python3.11` -> `python3`,
  * `python`; `gcc-12` -> `gcc`), so a rule on `python3` meets `/usr/bin/python3.11`.
  */
+const TRIPLET = /^(?:x86_64|i[3-6]86|aarch64|arm\w*|riscv64|powerpc64\w*|s390x|mips\w*|loongarch64)-\w+-\w+-(.+)$/;
+
 export function programNames(...paths: Array<string | null | undefined>): string[] {
   const out = new Set<string>();
+  const bases: string[] = [];
   for (const p of paths) {
     if (!p) continue;
-    let n = posix.basename(p);
+    const b = posix.basename(p);
+    bases.push(b);
+    // A cross-toolchain name (`x86_64-linux-gnu-gcc-12`) is also the tool it names.
+    const t = TRIPLET.exec(b);
+    if (t) bases.push(t[1]!);
+  }
+  for (const base of bases) {
+    let n = base;
     out.add(n);
     for (let i = 0; i < 4; i++) {
       const m = /^(.*\D)\d+$/.exec(n);

@@ -8,31 +8,37 @@
 import type { MountOp } from '../sandbox/plan.js';
 
 export function immutablePaths(mounts: readonly MountOp[]): (path: string) => boolean {
-  // The root itself is a tmpfs the helper makes read-only once every mount is in place.
-  const ro = new Map<string, boolean>([['/', true]]);
+  // In mount order: a later mount covering a path hides whatever was mounted beneath it, so the
+  // topmost mount is the last one covering the path. The root itself is a tmpfs the helper makes
+  // read-only once every mount is in place.
+  const stack: Array<{ dst: string; ro: boolean }> = [{ dst: '/', ro: true }];
   for (const m of mounts) {
     switch (m.op) {
       case 'bind':
       case 'tmpfs':
-        ro.set(m.dst, m.readOnly === true);
+        stack.push({ dst: m.dst, ro: m.readOnly === true });
         break;
       case 'mask':
-        ro.set(m.dst, true);
+        stack.push({ dst: m.dst, ro: true });
         break;
       case 'proc':
       case 'devpts':
-        ro.set(m.dst, false);
+        stack.push({ dst: m.dst, ro: false });
         break;
-      case 'ro':
-        if (ro.has(m.dst)) ro.set(m.dst, true);
+      case 'ro': {
+        const top = [...stack].reverse().find((e) => e.dst === m.dst);
+        if (top) top.ro = true;
         break;
+      }
       default:
         break;
     }
   }
-  const points = [...ro.keys()].sort((a, b) => b.length - a.length);
   return (path: string): boolean => {
-    for (const p of points) if (p === '/' || path === p || path.startsWith(`${p}/`)) return ro.get(p) === true;
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const e = stack[i]!;
+      if (e.dst === '/' || path === e.dst || path.startsWith(`${e.dst}/`)) return e.ro;
+    }
     return false;
   };
 }

@@ -111,6 +111,9 @@ const execveat = (dirfd: number, path: string, flags = 0, argv: string[] = ['pro
 
 // ---- resolveExecTarget: paths ------------------------------------------------------------------
 
+/** The parts of `runs` the kernel's behaviour fixes (program and argv). */
+const pa = (runs: ReadonlyArray<{ path: string; argv: string[] }>) => runs.map(({ path, argv }) => ({ path, argv }));
+
 test('an absolute path resolves to itself, with every directory it looked in', () => {
   const t = resolveExecTarget(fsOf(), execve('/usr/bin/touch'));
   assert.equal(t.real, '/usr/bin/touch');
@@ -199,7 +202,7 @@ test('`..` after the root stays at the root; `..` in a link target is taken from
 
 test(
   '`..` after a symlinked directory goes up from where the link points, as the kernel does',
-  { todo: 'exec-target.ts resolveExecTarget normalises the given path lexically (posix.normalize) before walking it, so `l/../x` drops `l` without following it; confirmed live: a deny on touch is bypassed by `l/../tt` with l -> a/b, a/tt -> /usr/bin/touch, ./tt -> /usr/bin/true' },
+  {},
   () => {
     // /w/l -> /w/a/b, so /w/l/.. is /w/a and /w/l/../tt is /w/a/tt -> touch; lexically it is /w/tt -> true.
     const fs = fsOf({ '/w/a/b/keep': F(), '/w/l': L('/w/a/b'), '/w/a/tt': L('/usr/bin/touch'), '/w/tt': L('/usr/bin/true') });
@@ -294,7 +297,7 @@ test('a shebang without an argument: the kernel runs the interpreter with the sc
   const fs = fsOf({ '/w/build.sh': F('#!/bin/sh\necho hi\n') });
   const t = resolveExecTarget(fs, execve('/w/build.sh', ['./build.sh', 'a', 'b']));
   assert.equal(t.real, '/w/build.sh');
-  assert.deepEqual(t.runs, [{ path: '/usr/bin/dash', argv: ['/usr/bin/dash', '/w/build.sh', 'a', 'b'] }]);
+  assert.deepEqual(pa(t.runs), [{ path: '/usr/bin/dash', argv: ['/usr/bin/dash', '/w/build.sh', 'a', 'b'] }]);
 });
 
 test('a shebang with an argument: everything after the interpreter is one argument, trimmed', () => {
@@ -307,7 +310,7 @@ test('a shebang with an argument: everything after the interpreter is one argume
   ];
   for (const [line, head] of cases) {
     const t = resolveExecTarget(fsOf({ '/w/s': F(line) }), execve('/w/s', ['s', 'x']));
-    assert.deepEqual(t.runs, [{ path: head[0], argv: [...head, '/w/s', 'x'] }], JSON.stringify(line));
+    assert.deepEqual(pa(t.runs), [{ path: head[0], argv: [...head, '/w/s', 'x'] }], JSON.stringify(line));
   }
 });
 
@@ -320,7 +323,7 @@ test('not a script: an ELF, an empty `#!`, a file too short', () => {
 test('nested interpreters are listed outermost first, each with the argv the kernel builds', () => {
   const fs = fsOf({ '/w/outer': F('#!/w/inner -x\n'), '/w/inner': F('#!/usr/bin/python3\n') });
   const t = resolveExecTarget(fs, execve('/w/outer', ['outer', 'arg']));
-  assert.deepEqual(t.runs, [
+  assert.deepEqual(pa(t.runs), [
     { path: '/w/inner', argv: ['/w/inner', '-x', '/w/outer', 'arg'] },
     { path: '/usr/bin/python3.11', argv: ['/usr/bin/python3.11', '/w/inner', '-x', '/w/outer', 'arg'] },
   ]);
@@ -328,7 +331,7 @@ test('nested interpreters are listed outermost first, each with the argv the ker
 
 test(
   'five levels of scripts are judged to the end (the kernel allows five interpreter rewrites)',
-  { todo: 'exec-target.ts MAX_INTERP is 4, but exec_binprm allows depth 0..5 (five script rewrites): a chain c1 -> c2 -> c3 -> c4 -> c5 whose c5 is `#!/usr/bin/touch` runs touch unjudged; confirmed live under a deny on touch (6.18 kernel: five rewrites run, six give ELOOP)' },
+  {},
   () => {
     const chain: Record<string, Entry> = { '/w/c5': F('#!/usr/bin/touch\n') };
     for (let i = 1; i <= 4; i++) chain[`/w/c${i}`] = F(`#!/w/c${i + 1}\n`);
@@ -342,7 +345,7 @@ test(
 
 test(
   'a relative interpreter is looked up from the cwd, as the kernel opens it',
-  { todo: 'exec-target.ts resolves a relative `#!` interpreter against the script directory (posix.join(dirname(prog), interp)); binfmt_script opens it with open_exec(), relative to the cwd; confirmed live: sub/sb = `#!x`, ./x -> /usr/bin/touch, sub/x -> /usr/bin/true, `./sub/sb` from the workspace runs touch under a deny on touch' },
+  {},
   () => {
     const fs = fsOf({ '/w/sub/sb': F('#!x\n'), '/w/x': L('/usr/bin/touch'), '/w/sub/x': L('/usr/bin/true') }, { cwd: '/w' });
     assert.deepEqual(resolveExecTarget(fs, execve('sub/sb')).runs.map((r) => r.path), ['/usr/bin/touch']);
@@ -425,7 +428,7 @@ test('programNames: the union of every path given, once each, absent ones ignore
 
 test(
   'programNames: a GNU target-triplet name is also known by its plain name',
-  { todo: 'exec-target.ts programNames keeps the triplet prefix: /usr/bin/x86_64-linux-gnu-gcc-12 (what gcc, gcc-12 and cc resolve to on Debian) never yields `gcc`; confirmed live: `x86_64-linux-gnu-gcc-12 -c x.c` and `cc -c x.c` run under a deny on gcc' },
+  {},
   () => {
     assert.ok(names('/usr/bin/x86_64-linux-gnu-gcc-12').includes('gcc'));
     assert.ok(names('/usr/bin/aarch64-linux-gnu-g++-12').includes('g++'));
@@ -482,7 +485,7 @@ test('immutablePaths: a later `ro` makes a mount read-only; `ro` of a non-mount-
 
 test(
   'immutablePaths: a mount over a parent hides the mounts made below it earlier',
-  { todo: 'latent in immutable.ts: it picks the longest mount point, not the topmost mount, so [ro bind /a/b, rw bind /a] says /a/b/x is immutable although /a/b is then inside the writable /a (a cached verdict could be replayed for a swapped program); plan.ts orders mounts parents-first today, so no plan produces it' },
+  {},
   () => {
     const im = immutablePaths([bind('/a/b', true), bind('/a', false)]);
     assert.equal(im('/a/b/x'), false);
@@ -730,10 +733,10 @@ async function mediatorFor(rules: string, fs: TraceeFs) {
 const DENY = '  - {id: no-touch, match: [touch], decision: deny, message: no touching}\n  - {id: no-awk, match: [awk], decision: deny}\n';
 
 test('mediator: a denied program is refused however the fake resolves to it; others run', async () => {
-  const fs = fsOf({ '/w/alias': L('/usr/bin/touch'), '/w/s': F('#!/usr/bin/touch\n') }, { fds: { 3: '/usr/bin/touch' } });
+  const fs = fsOf({ '/w/alias': L('/usr/bin/touch'), '/w/s': F('#!/usr/bin/touch\n')}, { fds: { 3: '/usr/bin/touch' } });
   const m = await mediatorFor(DENY, fs);
   assert.equal(m.exec('/usr/bin/true', ['true']).action, 0);
-  for (const [path, argv0] of [['/usr/bin/touch', 'touch'], ['/w/alias', 'harmless'], ['/w/s', 's'], ['/dev/fd/3', 'x'], ['/bin/../usr/bin/touch', 'touch']] as const) {
+  for (const [path, argv0] of [['/usr/bin/touch', 'touch'], ['/w/alias', 'harmless'], ['/w/s', 's'], ['/dev/fd/3', 'x'], ['/usr/lib/../bin/touch', 'touch']] as const) {
     const v = m.exec(path, [argv0, 'm/x']);
     assert.equal(v.action, 1, path);
     assert.equal(v.errno, 13, path);
@@ -765,7 +768,7 @@ test('mediator: what it cannot see or read is refused, and a malformed frame is 
 
 test(
   'mediator: a shebang interpreter is judged by the name it was invoked by, like a direct exec',
-  { todo: 'exec-mediator.ts judge() pushes shebang interpreters with `given: null` (ExecTarget.runs carries no given path), so `#!/usr/bin/awk -f` is judged only as /usr/bin/mawk; a direct `awk` is denied via its given name; confirmed live: a `#!/usr/bin/awk -f` script runs under a deny on awk' },
+  {},
   async () => {
     const m = await mediatorFor(DENY, fsOf({ '/w/a.awk': F('#!/usr/bin/awk -f\nBEGIN{}\n') }));
     assert.equal(m.exec('/usr/bin/awk', ['awk']).action, 1, 'control: awk itself is denied by its alias name');
@@ -775,7 +778,7 @@ test(
 
 test(
   'mediator: every name along a symlink chain counts, not only the first and the last',
-  { todo: 'exec-mediator.ts decideOne() uses programNames(real, given) only: /usr/bin/cc -> /etc/alternatives/cc -> /usr/bin/gcc -> gcc-12 -> x86_64-linux-gnu-gcc-12 never meets a rule on gcc; confirmed live: `cc -c x.c` runs under a deny on gcc' },
+  {},
   async () => {
     const fs = fsOf({ '/usr/bin/cc': L('/etc/alternatives/cc'), '/etc/alternatives/cc': L('/usr/bin/gcc'), '/usr/bin/gcc': L('gcc-12'), '/usr/bin/gcc-12': L('x86_64-linux-gnu-gcc-12'), '/usr/bin/x86_64-linux-gnu-gcc-12': F() });
     const m = await mediatorFor('  - {id: no-gcc, match: [gcc], decision: deny}\n', fs);
@@ -786,7 +789,7 @@ test(
 
 test(
   'mediator: an allow rule on the name a program is invoked by decides it, as in the hook layer',
-  { todo: 'exec-mediator.ts decideOne(): a rule met only through another name (symlink alias, version-stripped name) replaces the decision only when stricter, so an explicit allow on python3 never decides /usr/bin/python3 -> python3.11 (rule classify.allow, or classify.review -> warn); decideCommand on the shell text `python3 tools/stats.py` gives rule python-tools: the two layers disagree, against command-decision.ts "the two layers cannot disagree"' },
+  {},
   async () => {
     const m = await mediatorFor('  - {id: python-tools, match: [python3, "tools/*.py", "**"], decision: allow}\n', fsOf({ '/w/tools/stats.py': F('print(1)\n') }));
     assert.equal(m.exec('/usr/bin/python3', ['python3', 'tools/stats.py']).action, 0);
