@@ -6,6 +6,9 @@
 #   bench/peers/cold-start.sh       # env: RUNS (default 20), WARMUP (3), PEERS_DIR, OUT
 #
 # Budget (DESIGN.md §5): warden run -- true, cold, <= 80 ms median.
+# "Cold" is a new process every run. Warden keeps a V8 code cache of its run bundle in its state
+# directory (bin/warden.js), filled by the first run (here: the warm-up); the row "warden run (no
+# code cache)" deletes it before every run, so it shows a first run after install or upgrade.
 # Writes the hyperfine JSON to bench/peers/results/cold-start-<UTC time>.json (or $OUT) and prints
 # a table with each row's ratio to warden.
 set -euo pipefail
@@ -23,10 +26,12 @@ cd "$WORKSPACE"
 
 q() { printf '%q ' "$@"; }   # hyperfine -N splits its command like a POSIX shell would
 
-names=() cmds=()
-add() { names+=("$1"); shift; cmds+=("$(q "$@")"); smoke "${names[-1]}" "$@"; }
+names=() cmds=() preps=()
+add() { names+=("$1"); shift; cmds+=("$(q "$@")"); preps+=("${PREP:-true}"); smoke "${names[-1]}" "$@"; }
 
 add "warden run"              node "$WARDEN_JS" run -- true
+PREP="$(q rm -rf "$WARDEN_HOME/state/cache/code")" \
+add "warden run (no code cache)" node "$WARDEN_JS" run -- true
 add "srt"                     "$SRT" --settings "$SRT_SETTINGS" true
 add "codex sandbox"           "$CODEX" "${CODEX_SANDBOX_ARGS[@]}" true
 if native="$(codex_native)"; then
@@ -36,6 +41,7 @@ add "bwrap --unshare-all"     bwrap --ro-bind / / --dev /dev --proc /proc --unsh
 add "node -e 0"               node -e 0
 
 args=(-N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT" --style basic)
+for i in "${!names[@]}"; do args+=(--prepare "${preps[$i]}"); done
 for i in "${!names[@]}"; do args+=(--command-name "${names[$i]}" "${cmds[$i]}"); done
 
 machine_info start

@@ -18,9 +18,10 @@
  * - Verification never creates keys: a missing key means "cannot verify", not "new key".
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, fstatSync, fsync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { link, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { WardenError } from '../errors.js';
 
 export const MAC_KEY_FILE = 'audit-mac.key';
@@ -49,11 +50,15 @@ function currentUid(): number {
   return typeof process.getuid === 'function' ? process.getuid() : -1;
 }
 
+// Reading keys and checking directories are a handful of small local syscalls made on every start
+// of `warden run`, whose start-up is a budget: they are synchronous (a thread-pool round trip each
+// would cost more than the call). Only the fsyncs of a key's first publication are asynchronous.
+
 /** Checks that a key directory is ours and private. */
-export async function checkKeyDir(keyDir: string): Promise<void> {
+export function checkKeyDir(keyDir: string): void {
   let st;
   try {
-    st = await stat(keyDir);
+    st = statSync(keyDir);
   } catch (e) {
     if (errno(e) === 'ENOENT') throw keyError(`audit key directory ${keyDir} does not exist`, 'run warden once to create keys, or pass --key-dir');
     throw keyError(`cannot access audit key directory ${keyDir}: ${errno(e) ?? String(e)}`);
@@ -63,13 +68,15 @@ export async function checkKeyDir(keyDir: string): Promise<void> {
   if ((st.mode & 0o077) !== 0) throw keyError(`audit key directory ${keyDir} is accessible by group or others`, `chmod 700 ${keyDir}`);
 }
 
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+
 /**
  * Reads a secret key file, refusing insecure ones. Returns null if it does not exist.
  */
-export async function readSecretFile(path: string): Promise<Buffer | null> {
-  let fh;
+export function readSecretFile(path: string): Buffer | null {
+  let fd;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (e) {
     const code = errno(e);
     if (code === 'ENOENT') return null;
@@ -77,17 +84,22 @@ export async function readSecretFile(path: string): Promise<Buffer | null> {
     throw keyError(`cannot read audit key ${path}: ${code ?? String(e)}`);
   }
   try {
-    const st = await fh.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) throw keyError(`audit key ${path} is not a regular file`);
     if (st.uid !== currentUid()) throw keyError(`audit key ${path} is not owned by the current user`, 'restore the key file or remove it to start a new key');
     if ((st.mode & 0o077) !== 0) throw keyError(`audit key ${path} is accessible by group or others`, `chmod 600 ${path} (and consider the key compromised)`);
-    if (st.size > 64 * 1024) throw keyError(`audit key ${path} is implausibly large`);
-    return await fh.readFile();
+    if (st.size > MAX_KEY_FILE_BYTES) throw keyError(`audit key ${path} is implausibly large`);
+    // Read to EOF (at most one byte past the limit), whatever the size fstat reported.
+    const buf = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    if (n > MAX_KEY_FILE_BYTES) throw keyError(`audit key ${path} is implausibly large`);
+    return buf.subarray(0, n);
   } catch (e) {
     if (e instanceof WardenError) throw e;
     throw keyError(`cannot read audit key ${path}: ${errno(e) ?? String(e)}`);
   } finally {
-    await fh.close().catch(() => undefined);
+    closeSync(fd);
   }
 }
 
@@ -112,19 +124,22 @@ async function publishSecretFile(dir: string, name: string, data: Buffer): Promi
   await fsyncDir(dir);
 }
 
+const fsyncFd = promisify(fsync);
+
+/** Makes a directory's entries durable. Open and close are synchronous (short, no I/O wait); the fsync is not. */
 export async function fsyncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r');
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
-    await d.sync();
+    await fsyncFd(fd);
   } finally {
-    await d.close();
+    closeSync(fd);
   }
 }
 
 /** Creates `dir` (and parents) as 0700 if missing. */
-export async function ensurePrivateDir(dir: string): Promise<void> {
-  const created = await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (created !== undefined) await chmod(dir, 0o700); // umask may have widened nothing, but be exact
+export function ensurePrivateDir(dir: string): void {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) chmodSync(dir, 0o700); // umask may have widened nothing, but be exact
 }
 
 function parseMacKey(buf: Buffer, path: string): Buffer {
@@ -163,43 +178,51 @@ export function publicKeyPem(pub: KeyObject): string {
   return pub.export({ format: 'pem', type: 'spki' }).toString();
 }
 
-/** Loads the writer's keys, creating them on first use. */
+/** Loads the writer's keys, creating them on first use. Each key file is read and parsed once. */
 export async function loadOrCreateAuditKeys(keyDir: string): Promise<AuditKeys> {
   try {
-    await ensurePrivateDir(keyDir);
+    ensurePrivateDir(keyDir);
   } catch (e) {
     throw keyError(`cannot create audit key directory ${keyDir}: ${errno(e) ?? String(e)}`);
   }
-  await checkKeyDir(keyDir);
+  checkKeyDir(keyDir);
+  const macPath = join(keyDir, MAC_KEY_FILE);
+  const sigPath = join(keyDir, SIGNING_KEY_FILE);
+  let mac = readSecretFile(macPath);
+  let sig = readSecretFile(sigPath);
   try {
-    if ((await readSecretFile(join(keyDir, MAC_KEY_FILE))) === null) {
+    // After publishing, read the file back: a concurrent first start may have won the race.
+    if (mac === null) {
       await publishSecretFile(keyDir, MAC_KEY_FILE, Buffer.from(randomBytes(32).toString('hex') + '\n'));
+      mac = readSecretFile(macPath);
     }
-    if ((await readSecretFile(join(keyDir, SIGNING_KEY_FILE))) === null) {
+    if (sig === null) {
       const { privateKey } = generateKeyPairSync('ed25519');
       await publishSecretFile(keyDir, SIGNING_KEY_FILE, Buffer.from(privateKey.export({ format: 'pem', type: 'pkcs8' })));
+      sig = readSecretFile(sigPath);
     }
   } catch (e) {
     if (e instanceof WardenError) throw e;
     throw keyError(`cannot create audit keys in ${keyDir}: ${errno(e) ?? String(e)}`);
   }
-  const keys = await loadAuditKeys(keyDir);
-  if (!keys.macKey || !keys.signingKey) throw keyError(`audit keys in ${keyDir} disappeared while starting`);
-  return keys as AuditKeys;
+  if (mac === null || sig === null) throw keyError(`audit keys in ${keyDir} disappeared while starting`);
+  const macKey = parseMacKey(mac, macPath);
+  const signingKey = parseSigningKey(sig, sigPath);
+  return { macKey, macKeyId: macKeyId(macKey), signingKey, publicKey: createPublicKey(signingKey) };
 }
 
 /** Loads whatever keys exist (never creates). Insecure files throw; missing ones are undefined. */
 export async function loadAuditKeys(keyDir: string): Promise<Partial<AuditKeys>> {
-  await checkKeyDir(keyDir);
+  checkKeyDir(keyDir);
   const out: Partial<AuditKeys> = {};
   const macPath = join(keyDir, MAC_KEY_FILE);
-  const mac = await readSecretFile(macPath);
+  const mac = readSecretFile(macPath);
   if (mac) {
     out.macKey = parseMacKey(mac, macPath);
     out.macKeyId = macKeyId(out.macKey);
   }
   const sigPath = join(keyDir, SIGNING_KEY_FILE);
-  const sig = await readSecretFile(sigPath);
+  const sig = readSecretFile(sigPath);
   if (sig) {
     out.signingKey = parseSigningKey(sig, sigPath);
     out.publicKey = createPublicKey(out.signingKey);

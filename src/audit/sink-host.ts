@@ -14,7 +14,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { LogSink, type SinkConfig, type SinkFailure } from './sink.js';
 
 export type HostMessage = { t: 'items'; items: string[] } | { t: 'flush' } | { t: 'close' };
@@ -74,7 +74,10 @@ export function workerEntry(self: string): URL | null {
   return null;
 }
 
-function spawnWorker(entry: URL, cfg: SinkConfig): Worker {
+// node:worker_threads is loaded only when a worker is started: `warden run` writes inline and
+// does not pay for the module at start-up.
+async function spawnWorker(entry: URL, cfg: SinkConfig): Promise<Worker> {
+  const { Worker } = await import('node:worker_threads');
   if (entry.pathname.endsWith('.ts')) {
     const tsx = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
@@ -84,7 +87,7 @@ function spawnWorker(entry: URL, cfg: SinkConfig): Worker {
 }
 
 async function startWorker(entry: URL, cfg: SinkConfig, cb: SinkCallbacks): Promise<SinkHost> {
-  const worker = spawnWorker(entry, cfg);
+  const worker = await spawnWorker(entry, cfg);
   let closed = false;
   let exited = false;
   let failed = false;

@@ -29,9 +29,9 @@
  *   "s", seq, time, n       start segment n — built here: needs the previous MAC
  * Flat strings keep the structured clone between threads cheap.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
+import { close, fdatasync, openSync, write, writev } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { type Anchor, writeAnchor } from './anchor.js';
 import { ChainMac } from './chain.js';
@@ -45,7 +45,8 @@ import { checkpointBody, segmentBody } from './record.js';
 /** Structured-clone-safe configuration (crosses into the worker). */
 export interface SinkConfig {
   macKeyHex: string;
-  signingKeyPem: string;
+  /** Ed25519 private key (a KeyObject crosses into the worker as a clone, with no re-parse). */
+  signingKey: KeyObject;
   pubKeyId: string;
   logId: string;
   /** Directory of this log's segment files (already created). */
@@ -92,8 +93,11 @@ export class LogSink {
 
   private flushing = false;
   private timer: NodeJS.Timeout | null = null;
-  private fh: FileHandle | null = null;
+  /** The current segment file (a plain fd: created synchronously, see handleFor). */
+  private fh: number | null = null;
   private fhSegment = 0;
+  /** Sync of the current segment file's directory entry, until a batch has waited for it. */
+  private entryDurable: Promise<void> | null = null;
   private batches = 0;
   private failedState = false;
   private idleWaiters: Array<() => void> = [];
@@ -110,7 +114,7 @@ export class LogSink {
     private readonly events: SinkEvents,
   ) {
     this.chain = new LogChain(new ChainMac(Buffer.from(cfg.macKeyHex, 'hex'), cfg.logId));
-    this.signingKey = createPrivateKey(cfg.signingKeyPem);
+    this.signingKey = cfg.signingKey;
   }
 
   get failed(): boolean {
@@ -157,9 +161,12 @@ export class LogSink {
     }
     this.anchorWake?.();
     await this.anchorDone;
+    // After a failure a batch may still be in flight (see fail()); it closes the file itself.
     const fh = this.fh;
-    this.fh = null;
-    await fh?.close().catch(() => undefined);
+    if (fh !== null && !this.flushing) {
+      this.fh = null;
+      await closeFd(fh).catch(() => undefined);
+    }
     if (this.failedState) throw new Error('audit sink failed');
   }
 
@@ -223,7 +230,11 @@ export class LogSink {
           for (; i < chunks.length && (chunks[i] as Chunk).segment === segment; i++) bufs.push(...(chunks[i] as Chunk).bufs);
           await writeAll(await this.handleFor(segment), bufs);
         }
-        await (this.fh as FileHandle).datasync();
+        await datasyncFd(this.fh as number);
+        if (this.entryDurable) {
+          await this.entryDurable;
+          this.entryDurable = null;
+        }
         this.batches++;
         this.events.durable((chunks[chunks.length - 1] as Chunk).lastSeq, this.batches);
         let anchor: Anchor | null = null;
@@ -234,6 +245,7 @@ export class LogSink {
       this.fail(e);
     } finally {
       this.flushing = false;
+      if (this.failedState) this.closeSegment();
       if (!this.hasPending() || this.failedState) {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];
@@ -242,18 +254,28 @@ export class LogSink {
     }
   }
 
-  /** The segment file, created exclusively; its directory entry is made durable too. */
-  private async handleFor(segment: number): Promise<FileHandle> {
-    if (this.fh && this.fhSegment === segment) return this.fh;
-    if (this.fh) {
+  /**
+   * The segment file, created exclusively. Its directory entry is made durable too, concurrently
+   * with the first batch written to it: that batch is acknowledged only once both syncs are done.
+   */
+  private async handleFor(segment: number): Promise<number> {
+    if (this.fh !== null && this.fhSegment === segment) return this.fh;
+    if (this.fh !== null) {
       const old = this.fh;
       this.fh = null;
-      await old.datasync();
-      await old.close();
+      await datasyncFd(old);
+      await closeFd(old);
+      if (this.entryDurable) {
+        await this.entryDurable;
+        this.entryDurable = null;
+      }
     }
-    this.fh = await open(join(this.cfg.dir, segmentFileName(segment)), 'wx', 0o600);
+    // Synchronous: the genesis batch waits for this open, and a busy thread pool (other start-up
+    // I/O of `warden run`) would delay it by milliseconds; creating one file is a short syscall.
+    this.fh = openSync(join(this.cfg.dir, segmentFileName(segment)), 'wx', 0o600);
     this.fhSegment = segment;
-    await fsyncDir(this.cfg.dir);
+    this.entryDurable = fsyncDir(this.cfg.dir);
+    this.entryDurable.catch(() => undefined); // awaited in runFlush; a failure fails the sink there
     return this.fh;
   }
 
@@ -292,6 +314,12 @@ export class LogSink {
     }
   }
 
+  private closeSegment(): void {
+    const fh = this.fh;
+    this.fh = null;
+    if (fh !== null) void closeFd(fh).catch(() => undefined);
+  }
+
   private fail(e: unknown, where: string = this.cfg.dir): void {
     if (this.failedState) return;
     this.failedState = true;
@@ -299,9 +327,10 @@ export class LogSink {
     this.timer = null;
     this.pending = [];
     this.lines.take();
-    const fh = this.fh;
-    this.fh = null;
-    void fh?.close().catch(() => undefined);
+    // A write or sync may still be in flight on the segment fd (an anchor failure can arrive
+    // mid-batch): closing it now could let the number be reused and that write land in another
+    // file, so the running flush closes it when it stops.
+    if (!this.flushing) this.closeSegment();
     const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : e instanceof Error ? e.message : String(e);
     this.events.failed({ message: `cannot write audit log ${where}: ${code}`, hint: 'check free space and permissions of the audit directory' });
     const waiters = this.idleWaiters;
@@ -310,11 +339,16 @@ export class LogSink {
   }
 }
 
+const writeFd = promisify(write);
+const writevFd = promisify(writev);
+const datasyncFd = promisify(fdatasync);
+const closeFd = promisify(close);
+
 /** One writev(2) for the whole chunk in the normal case; loops on short writes. */
-async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+async function writeAll(fd: number, bufs: Buffer[]): Promise<void> {
   let rest = bufs;
   while (rest.length > 0) {
-    const { bytesWritten } = rest.length === 1 ? await fh.write(rest[0] as Buffer) : await fh.writev(rest);
+    const { bytesWritten } = rest.length === 1 ? await writeFd(fd, rest[0] as Buffer) : await writevFd(fd, rest);
     if (bytesWritten <= 0) throw new Error('short write');
     let n = bytesWritten;
     const next: Buffer[] = [];

@@ -25,12 +25,12 @@
  * anything was written, and a final one at `close()`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { WardenError } from '../errors.js';
 import { wardenDirs } from '../paths.js';
 import type { SplitBody } from './canonical.js';
-import { ANCHOR_SUBDIR, ensurePrivateDir, fsyncDir, loadOrCreateAuditKeys, macKeyId, publicKeyId, rawPublicKey } from './keys.js';
+import { ANCHOR_SUBDIR, ensurePrivateDir, fsyncDir, loadOrCreateAuditKeys, publicKeyId, rawPublicKey } from './keys.js';
 import { logDir, newLogId, rfc3339 } from './layout.js';
 import { prepareRecord } from './log-chain.js';
 import { type AuditEventInput, eventBody, type GenesisInfo, genesisBody } from './record.js';
@@ -100,47 +100,46 @@ export async function openAuditWriter(opts: AuditWriterOptions): Promise<AuditWr
   const anchorDir = opts.anchorDir ?? join(keyDir, ANCHOR_SUBDIR);
   const now = opts.now ?? Date.now;
 
-  // Keys (and the anchor directory beneath them) and the audit directory are independent: prepare
-  // them concurrently (start-up latency is a budget of `warden run`).
-  const keysReady = loadOrCreateAuditKeys(keyDir).then(async (k) => {
-    try {
-      await ensurePrivateDir(anchorDir);
-    } catch (e) {
-      throw new WardenError('AUDIT_WRITE_FAILED', `cannot create anchor directory ${anchorDir}: ${errCode(e)}`);
-    }
-    return k;
-  });
-  const dirReady = prepareAuditDir(auditDir);
-  const [keysResult, dirResult] = await Promise.allSettled([keysReady, dirReady]);
-  if (keysResult.status === 'rejected') throw keysResult.reason;
-  if (dirResult.status === 'rejected') throw dirResult.reason;
-  const keys = keysResult.value;
+  // The small metadata syscalls here are synchronous (start-up of `warden run` is a budget, and a
+  // thread-pool round trip costs more than each of them); the fsyncs run concurrently.
+  const keys = await loadOrCreateAuditKeys(keyDir);
+  try {
+    ensurePrivateDir(anchorDir);
+  } catch (e) {
+    throw new WardenError('AUDIT_WRITE_FAILED', `cannot create anchor directory ${anchorDir}: ${errCode(e)}`);
+  }
+  prepareAuditDir(auditDir);
   let dirReal: string;
   let logId = '';
   let dir = '';
   try {
-    dirReal = await realpath(auditDir);
+    dirReal = realpathSync(auditDir);
     for (let attempt = 0; ; attempt++) {
       logId = newLogId(now(), randomBytes(8));
       dir = logDir(auditDir, logId);
       try {
-        await mkdir(dir, { mode: 0o700 });
+        mkdirSync(dir, { mode: 0o700 });
         break;
       } catch (e) {
         if (errCode(e) !== 'EEXIST' || attempt >= 3) throw e;
       }
     }
-    await fsyncDir(auditDir);
   } catch (e) {
     throw new WardenError('AUDIT_WRITE_FAILED', `cannot create log in ${auditDir}: ${errCode(e)}`, 'check permissions of the audit directory');
   }
+  // The log directory's entry must be durable before the genesis is acknowledged; that sync and
+  // the genesis batch's own (segment file, its directory entry) proceed at the same time.
+  const logDirDurable = fsyncDir(auditDir).catch((e: unknown) => {
+    throw new WardenError('AUDIT_WRITE_FAILED', `cannot create log in ${auditDir}: ${errCode(e)}`, 'check permissions of the audit directory');
+  });
+  logDirDurable.catch(() => undefined); // settled below; never an unhandled rejection if start-up throws first
 
   const writer = new AuditWriter(opts, logId, dir, now);
   const pubKeyId = publicKeyId(keys.publicKey);
   const host = await startSink(
     {
       macKeyHex: keys.macKey.toString('hex'),
-      signingKeyPem: keys.signingKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      signingKey: keys.signingKey,
       pubKeyId,
       logId,
       dir,
@@ -156,26 +155,33 @@ export async function openAuditWriter(opts: AuditWriterOptions): Promise<AuditWr
     host,
     genesisBody(opts.genesis, {
       logId,
-      macKeyId: macKeyId(keys.macKey),
+      macKeyId: keys.macKeyId,
       signingKey: rawPublicKey(keys.publicKey).toString('base64'),
       pid: process.pid,
       nodeVersion: process.version,
     }),
   );
-  await writer.flush();
+  const [written, entry] = await Promise.allSettled([writer.flush(), logDirDurable]);
+  if (entry.status === 'rejected') {
+    // Same path as a failed write: the writer fails, stops its sink, and is never handed out.
+    const e = entry.reason as WriteError;
+    writer.onFailed({ message: e.message, hint: e.hint ?? '' });
+    throw e;
+  }
+  if (written.status === 'rejected') throw written.reason;
   return writer;
 }
 
 /** The audit directory must be a directory we own that nobody else can write to. */
-async function prepareAuditDir(auditDir: string): Promise<void> {
+function prepareAuditDir(auditDir: string): void {
   try {
-    await ensurePrivateDir(auditDir);
+    ensurePrivateDir(auditDir);
   } catch (e) {
     throw new WardenError('AUDIT_DIR_INVALID', `cannot create audit directory ${auditDir}: ${errCode(e)}`);
   }
   let st;
   try {
-    st = await stat(auditDir);
+    st = statSync(auditDir);
   } catch (e) {
     throw new WardenError('AUDIT_DIR_INVALID', `cannot access audit directory ${auditDir}: ${errCode(e)}`);
   }

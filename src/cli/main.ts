@@ -1,12 +1,16 @@
 import { isWardenError, WardenError } from '../errors.js';
-import { processIo, type CliIo, type Command } from './io.js';
+import type { CliIo, Command } from './io.js';
 
 /**
  * `warden` entry point. Subcommands are imported lazily so `warden run` does not pay for the MCP
- * gateway's or the classifier's module graph at start-up.
+ * gateway's or the classifier's module graph at start-up. (`warden run` itself starts from its own
+ * code-cached bundle, dist/bundle/run.cjs, which calls `dispatch` with that one command: see
+ * scripts/bundle.js.)
  */
 
-const COMMANDS: Record<string, () => Promise<Command>> = {
+export type CommandTable = Record<string, () => Promise<Command>>;
+
+const COMMANDS: CommandTable = {
   run: async () => (await import('./run.js')).runCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
   policy: async () => (await import('./policy.js')).policyCommand,
@@ -36,7 +40,28 @@ commands:
   mcp pin --accept|--list ...
 `;
 
-export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+/**
+ * The process's own streams. stdin is looked up only when a command reads it: creating the
+ * `process.stdin` stream costs milliseconds of `warden run`'s start-up, and run never reads it.
+ */
+function processIo(): CliIo {
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    env: process.env,
+    cwd: process.cwd(),
+    get stdin() {
+      return process.stdin;
+    },
+  };
+}
+
+export function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  return dispatch(argv, COMMANDS, io);
+}
+
+/** Runs one command of `commands`: usage, `--version`, and every failure as one line with its exit code. */
+export async function dispatch(argv: string[], commands: CommandTable, io: CliIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     (name === undefined ? io.stderr : io.stdout)(USAGE);
@@ -46,7 +71,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stdout(`warden ${(await import('../package-root.js')).packageVersion()}\n`);
     return 0;
   }
-  const load = COMMANDS[name];
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!load) {
     io.stderr(new WardenError('USAGE', `unknown command "${name}"`, 'run "warden --help"').oneLine() + '\n');
     return 2;

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { packageVersion } from '../package-root.js';
 import { runSession } from '../session/run.js';
 import { parseCli } from './args.js';
@@ -22,7 +23,9 @@ export const runCommand: Command = async (args, io) => {
     env: io.env,
     cwd: io.cwd,
     stderr: io.stderr,
-    interactive: Boolean(process.stdin.isTTY),
+    // isatty(0), not process.stdin.isTTY: creating the stdin stream costs start-up time, and the
+    // command inherits fd 0 itself.
+    interactive: isatty(0),
     wardenVersion: packageVersion(),
   });
 };

@@ -93,14 +93,15 @@ export async function runSession(o: RunOptions): Promise<number> {
   // Egress: the sandbox's only way out is Warden's proxy and DNS stub, reached through the relay
   // in its network namespace. Records arrive only after launch, when the audit log is open.
   let audit: AuditWriter | undefined;
-  // The audit log opens while the egress sockets start; nothing runs before its genesis is durable.
+  // The audit log opens while the helper builds the sandbox (another process, so another core);
+  // nothing runs before its genesis is durable.
   const planned = ['userns', 'mountns', 'pidns', 'netns', 'ipcns', 'utsns', 'landlock', 'seccomp', 'caps', 'nnp', 'rlimits', 'fds', 'env', 'egress', 'mediation'];
   // Fail closed on evidence: if the log cannot be written any more, the sandboxed tree is killed
   // rather than left running unaudited.
   let auditFailure: Error | undefined;
   let killTree: (() => void) | undefined;
   let mediationFailure: Error | undefined;
-  const opening = openAuditWriter({
+  const openLog = (): Promise<AuditWriter> => openAuditWriter({
     env: o.env,
     thread: 'inline',
     onError: (e) => {
@@ -114,7 +115,7 @@ export async function runSession(o: RunOptions): Promise<number> {
       detail: { session, policy: loaded.source, workspace, argv: o.argv },
     },
   });
-  opening.catch(() => undefined);
+  let opening: Promise<AuditWriter> | undefined;
   let approvals: Awaited<ReturnType<typeof startApprovals>>;
   let egress: Awaited<ReturnType<typeof startEgress>> | undefined;
   try {
@@ -142,6 +143,7 @@ export async function runSession(o: RunOptions): Promise<number> {
     plan.flags.goGate = true;
     const handle = launchSandbox(plan, { stdio: 'inherit' });
     killTree = () => handle.kill('SIGKILL');
+    opening = openLog();
     try {
       audit = await opening;
     } catch (e) {
@@ -192,8 +194,9 @@ export async function runSession(o: RunOptions): Promise<number> {
       mediator?.close();
     }
   } catch (e) {
-    // A refusal after the log was opened is itself a decision: record it, then refuse.
-    const a = audit ?? (await opening.catch(() => undefined));
+    // A refusal once the policy is known is itself a decision: record it (opening the log for it
+    // if the refusal came before the log was due), then refuse.
+    const a = audit ?? (await (opening ?? openLog()).catch(() => undefined));
     if (a) {
       await a.append({ session, kind: 'session.refused', decision: 'deny', rule: 'warden', resource: workspace, detail: { reason: (e as Error).message } }).catch(() => undefined);
       await a.close().catch(() => undefined);
