@@ -93,7 +93,7 @@ function loadCached(file, env) {
   // The wrapper Node itself puts around a CommonJS module.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${bytes.toString('utf8')}\n})`, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const hit = cachedData !== undefined && !script.cachedDataRejected;
-  if (env.WARDEN_TRACE) process.stderr.write(`warden: trace code cache ${hit ? 'hit' : cachedData ? 'rejected' : 'miss'}\n`);
+  if (env.WARDEN_TRACE) process.stderr.write(`warden: trace code cache ${hit ? 'hit' : cachedData ? 'rejected' : 'miss'} ${file.split('/').slice(-2).join('/')}\n`);
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   return { exports: module.exports, done: () => hit || writeCache(cacheFile, key, script.createCachedData()) };
@@ -101,9 +101,22 @@ function loadCached(file, env) {
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'run') {
+  // Modules the run bundle loads on demand (the 1.5 MB shell parser, needed by the first exec whose
+  // argv is shell text) go through the same verified code cache (src/classify/parse.ts).
+  const later = [];
+  const loaded = new Map();
+  globalThis[Symbol.for('warden.requireCached')] = (file) => {
+    if (!loaded.has(file)) {
+      const m = loadCached(file, process.env);
+      later.push(m.done);
+      loaded.set(file, m.exports);
+    }
+    return loaded.get(file);
+  };
   const bundle = loadCached(fileURLToPath(new URL('../dist/bundle/run.cjs', import.meta.url)), process.env);
   process.exitCode = await bundle.exports.main(argv);
   bundle.done();
+  for (const done of later) done();
 } else {
   const { main } = await import('../dist/bundle/main.js');
   process.exitCode = await main(argv);

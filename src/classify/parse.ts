@@ -32,7 +32,10 @@ export interface ShellParser {
 
 function loadSyntax(): Syntax {
   const require = createRequire(import.meta.url);
-  const mod = require('mvdan-sh') as { syntax: Syntax };
+  // `warden run` registers a loader that compiles through its verified V8 code cache (bin/warden.js);
+  // the module is the same file either way.
+  const cached = (globalThis as Record<symbol, unknown>)[Symbol.for('warden.requireCached')] as ((file: string) => unknown) | undefined;
+  const mod = (cached ? cached(require.resolve('mvdan-sh')) : require('mvdan-sh')) as { syntax: Syntax };
   return mod.syntax;
 }
 
