@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { AuditEventInput } from '../../src/audit/record.js';
+import { createCommandContext } from '../../src/mediate/command-decision.js';
+import { ExecMediator } from '../../src/mediate/exec-mediator.js';
+import { immutablePaths } from '../../src/mediate/immutable.js';
+import { traceeFs } from '../../src/mediate/tracee-fs.js';
+import { loadPolicy } from '../../src/policy/load.js';
+import { launchSandbox } from '../../src/sandbox/launch.js';
+import { packageRoot } from '../../src/sandbox/helper-path.js';
+import { cleanup, defaultSpec, makeCtx, planFor, type Ctx } from '../sandbox/harness.js';
+import { writeFile } from '../helpers/tmp.js';
+
+/**
+ * The helper's notify loop under AddressSanitizer + UndefinedBehaviorSanitizer: the frame
+ * building, page-wise tracee reads, the verdict cache and the stderr hand-off run against real
+ * execs — allowed, denied, cached, a 1.9 MB argv, unreadable memory, a flood — and the sanitizers
+ * report nothing.
+ */
+
+let c: Ctx;
+let asan: string;
+before(() => {
+  c = makeCtx();
+  const out = mkdtempSync(join(tmpdir(), 'warden-asan-'));
+  const r = spawnSync('make', ['-s', '-C', join(packageRoot(), 'native'), `O=${out}`, 'asan'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  asan = join(out, 'warden-helper-asan');
+});
+after(() => {
+  cleanup(c);
+  rmSync(join(asan, '..'), { recursive: true, force: true });
+});
+
+const SCRIPT = String.raw`
+for i in $(seq 200); do /bin/true $i; done
+for i in $(seq 200); do /bin/true; done
+touch marker; echo "touch=$?"
+python3 -c "import os; os.execv('/usr/bin/true', ['true'] + ['x' * 1000] * 1900)"; echo "big=$?"
+python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.syscall(59, ctypes.c_void_p(16), ctypes.c_void_p(0), ctypes.c_void_p(0))
+print('bad-pointer', r, ctypes.get_errno())
+"
+echo done
+`;
+
+test('the notify loop is clean under ASan/UBSan and still decides every exec', { timeout: 120_000 }, async () => {
+  const pol = writeFile(c.root, 'asan-policy.yaml', 'version: 1\ncommands:\n  - id: no-touch\n    match: [touch]\n    decision: deny\n    message: no touching here\n');
+  const { policy } = await loadPolicy({ file: pol, workspace: c.ws, home: c.home, cwd: c.ws });
+  const plan = await planFor(defaultSpec(c, ['bash', '-c', SCRIPT], { mediateExec: true, cwd: c.ws }));
+  const h = launchSandbox(plan, { stdio: ['ignore', 'pipe', 'pipe'], helperPath: asan });
+  const records: AuditEventInput[] = [];
+  let fatal: Error | undefined;
+  const m = new ExecMediator({
+    channel: h.mediation!,
+    session: 'asan',
+    context: createCommandContext(policy),
+    immutable: immutablePaths(plan.mounts),
+    audit: (ev) => records.push(ev),
+    fsFor: traceeFs,
+    onFatal: (e) => {
+      fatal = e;
+      h.kill('SIGKILL');
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  h.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  h.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => h.kill('SIGKILL'), 100_000);
+  const result = await h.result;
+  clearTimeout(timer);
+  m.close();
+  assert.equal(fatal, undefined);
+  assert.doesNotMatch(stderr, /AddressSanitizer|LeakSanitizer|runtime error|UndefinedBehavior/, stderr.slice(-3000));
+  assert.equal(result.exitCode, 0, stderr.slice(-2000));
+  assert.ok(result.layers.active.includes('mediation'));
+  assert.match(stdout, /touch=126/);
+  assert.match(stderr, /touch: denied by rule no-touch: no touching here/);
+  assert.ok(!existsSync(join(c.ws, 'marker')));
+  assert.match(stdout, /big=0/);
+  assert.match(stdout, /bad-pointer -1 14/, 'an exec whose path cannot be read is refused with EFAULT');
+  assert.match(stdout, /done/);
+  const execs = records.filter((r) => r.kind === 'exec');
+  assert.ok(execs.filter((r) => r.resource === '/usr/bin/true').length >= 401, `every exec audited (${execs.length})`);
+  assert.ok(execs.some((r) => r.detail?.['cached'] === true), 'repeated execs were replayed from the helper cache');
+  assert.ok(execs.some((r) => r.rule === 'warden.exec-unreadable'));
+});
