@@ -80,7 +80,10 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
   // under their own literal prefix when that prefix is a granted directory (`~/.config/app-*/token`
   // walks ~/.config only if ~/.config is granted). Caches and toolchains are not walked: that
   // would cost seconds at every start for files no one keeps secrets in.
-  const deny = host.resolve(split(policy.fs.deny, [policy.workspace]));
+  // `filesystem.ask` zones are denied at the floor: each open of them would need live file
+  // mediation (ADDFD emulation), which is not built yet — and an ask zone inside a read grant must
+  // never be readable without asking.
+  const deny = host.resolve(split([...policy.fs.deny, ...policy.fs.ask], [policy.workspace]));
   const own = [inp.dirs.state, inp.dirs.keys, inp.dirs.run, inp.dirs.audit];
   const ownExisting = host.resolve(own).paths;
   const denyPaths = [...new Set([...deny.paths, ...ownExisting])];
