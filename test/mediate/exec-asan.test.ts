@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AuditEventInput } from '../../src/audit/record.js';
@@ -11,8 +9,7 @@ import { immutablePaths } from '../../src/mediate/immutable.js';
 import { traceeFs } from '../../src/mediate/tracee-fs.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { launchSandbox } from '../../src/sandbox/launch.js';
-import { packageRoot } from '../../src/sandbox/helper-path.js';
-import { cleanup, defaultSpec, makeCtx, planFor, type Ctx } from '../sandbox/harness.js';
+import { buildAsanHelper, cleanup, defaultSpec, makeCtx, planFor, SANITIZER_REPORT, type Ctx } from '../sandbox/harness.js';
 import { writeFile } from '../helpers/tmp.js';
 
 /**
@@ -23,17 +20,14 @@ import { writeFile } from '../helpers/tmp.js';
  */
 
 let c: Ctx;
-let asan: string;
+let built: ReturnType<typeof buildAsanHelper>;
 before(() => {
   c = makeCtx();
-  const out = mkdtempSync(join(tmpdir(), 'warden-asan-'));
-  const r = spawnSync('make', ['-s', '-C', join(packageRoot(), 'native'), `O=${out}`, 'asan'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  asan = join(out, 'warden-helper-asan');
+  built = buildAsanHelper();
 });
 after(() => {
   cleanup(c);
-  rmSync(join(asan, '..'), { recursive: true, force: true });
+  built.remove();
 });
 
 const SCRIPT = String.raw`
@@ -54,7 +48,7 @@ test('the notify loop is clean under ASan/UBSan and still decides every exec', {
   const pol = writeFile(c.root, 'asan-policy.yaml', 'version: 1\ncommands:\n  - id: no-touch\n    match: [touch]\n    decision: deny\n    message: no touching here\n');
   const { policy } = await loadPolicy({ file: pol, workspace: c.ws, home: c.home, cwd: c.ws });
   const plan = await planFor(defaultSpec(c, ['bash', '-c', SCRIPT], { mediateExec: true, cwd: c.ws }));
-  const h = launchSandbox(plan, { stdio: ['ignore', 'pipe', 'pipe'], helperPath: asan });
+  const h = launchSandbox(plan, { stdio: ['ignore', 'pipe', 'pipe'], helperPath: built.path });
   const records: AuditEventInput[] = [];
   let fatal: Error | undefined;
   const m = new ExecMediator({
@@ -78,7 +72,7 @@ test('the notify loop is clean under ASan/UBSan and still decides every exec', {
   clearTimeout(timer);
   m.close();
   assert.equal(fatal, undefined);
-  assert.doesNotMatch(stderr, /AddressSanitizer|LeakSanitizer|runtime error|UndefinedBehavior/, stderr.slice(-3000));
+  assert.doesNotMatch(stderr, SANITIZER_REPORT, stderr.slice(-3000));
   assert.equal(result.exitCode, 0, stderr.slice(-2000));
   assert.ok(result.layers.active.includes('mediation'));
   assert.match(stdout, /touch=126/);

@@ -12,6 +12,7 @@ import { probeSandbox, type ProbeReport } from '../../src/sandbox/probe.js';
 import { launchSandbox, type LaunchOptions, type SandboxResult } from '../../src/sandbox/launch.js';
 import { resolveHostPaths, SYSTEM_READ_PATHS } from '../../src/sandbox/host-paths.js';
 import type { SandboxSpec } from '../../src/sandbox/spec.js';
+import { packageRoot } from '../../src/package-root.js';
 import { ATTACK_SOURCES } from './attack-programs.js';
 
 export const SECRET = 'WARDEN-TEST-SECRET-7f3a';
@@ -229,3 +230,14 @@ export async function removeSessionCgroups(helperPid: number): Promise<void> {
     }
   }
 }
+
+/** Builds the helper with ASan + UBSan into a temp dir; `remove()` deletes it. */
+export function buildAsanHelper(): { path: string; remove: () => void } {
+  const out = mkdtempSync(join(tmpdir(), 'warden-asan-'));
+  const r = spawnSync('make', ['-s', '-C', join(packageRoot(), 'native'), `O=${out}`, 'asan'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`make asan failed: ${r.stderr}`);
+  return { path: join(out, 'warden-helper-asan'), remove: () => rmSync(out, { recursive: true, force: true }) };
+}
+
+/** Output of a sanitizer finding. */
+export const SANITIZER_REPORT = /AddressSanitizer|LeakSanitizer|runtime error|UndefinedBehavior/;

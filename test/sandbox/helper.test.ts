@@ -18,6 +18,8 @@ import { launchSandbox } from '../../src/sandbox/launch.js';
 import { encodePlan } from '../../src/sandbox/plan-encode.js';
 import { probeSandbox } from '../../src/sandbox/probe.js';
 import {
+  buildAsanHelper,
+  SANITIZER_REPORT,
   cleanup,
   defaultSpec,
   descendants,
@@ -227,18 +229,17 @@ describe('helper contract', () => {
 describe('helper under AddressSanitizer + UndefinedBehaviorSanitizer', () => {
   let c: Ctx;
   let asan: string;
+  let built: ReturnType<typeof buildAsanHelper>;
   before(() => {
     c = makeCtx();
-    const out = mkdtempSync(join(tmpdir(), 'warden-asan-'));
-    const r = spawnSync('make', ['-s', '-C', join(packageRoot(), 'native'), `O=${out}`, 'asan'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    asan = join(out, 'warden-helper-asan');
+    built = buildAsanHelper();
+    asan = built.path;
   });
   after(() => {
     cleanup(c);
-    rmSync(join(asan, '..'), { recursive: true, force: true });
+    built.remove();
   });
-  const clean = (s: string): void => assert.doesNotMatch(s, /AddressSanitizer|LeakSanitizer|runtime error|UndefinedBehavior/);
+  const clean = (s: string): void => assert.doesNotMatch(s, SANITIZER_REPORT);
 
   it('a full sandboxed run, a refusal and the probe are clean', async () => {
     resetFiles(c);
