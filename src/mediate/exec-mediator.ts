@@ -179,7 +179,10 @@ export class ExecMediator {
       if (best === undefined || STRICT[d.decision] > STRICT[best.decision]) best = { ...d, program: s.path };
     }
     const d = best!;
-    const stable = subjects.every((s) => s.target.exists && this.o.immutable(s.path) && s.target.consulted.every((c) => this.o.immutable(c)));
+    // The helper's cache key is the request bytes, which do not include the cwd or what a dirfd
+    // names: only an absolute path means the same file wherever it is executed from.
+    const absolute = path.startsWith('/');
+    const stable = absolute && subjects.every((s) => s.target.exists && this.o.immutable(s.path) && s.target.consulted.every((c) => this.o.immutable(c)));
     const j: Judgement = {
       decision: d.decision,
       rule: d.rule,

@@ -796,3 +796,13 @@ test(
     assert.equal(m.audit.at(-1)?.rule, 'python-tools');
   },
 );
+
+test('mediator: only an exec by absolute path is cacheable (the helper\'s key has no cwd or dirfd)', async () => {
+  // From cwd /usr, `bin/true` is /usr/bin/true; replayed from a workspace cwd it would name another file.
+  const m = await mediatorFor('  []\n', fsOf({}, { cwd: '/usr', fds: { 5: '/usr' } }));
+  assert.equal(m.exec('/usr/bin/true', ['true']).cache, 1);
+  assert.equal(m.exec('bin/true', ['true']).cache, 0);
+  assert.equal(m.exec('bin/true', ['true'], { syscall: 1, dirfd: 5 }).cache, 0);
+  // Both still run: not caching is not denying.
+  assert.equal(m.exec('bin/true', ['true']).action, 0);
+});
