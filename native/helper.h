@@ -22,7 +22,7 @@
 enum rec_type {
   R_CONFIG = 1, R_MOUNT = 2, R_LL_PATH = 3, R_LL_NET = 4, R_RLIMIT = 5, R_ENV = 6, R_ARGV = 7,
   R_CWD = 8, R_SECCOMP = 9, R_CG_DIR = 10, R_CG_WRITE = 11, R_CG_READ = 12, R_HOSTNAME = 13,
-  R_RELAY = 14, R_MAX_TYPE = 14
+  R_RELAY = 14, R_ASK = 15, R_MAX_TYPE = 15
 };
 
 /* config.flags */
@@ -76,6 +76,7 @@ struct plan {
   const uint8_t *seccomp; size_t seccomp_len;
   struct cg_dir *cg; size_t ncg;
   struct relay_rec relay; /* relay.tcp_port == 0: no relay */
+  const char **ask; size_t nask; /* "ask" file zones (canonical paths): opens under them go to the supervisor */
 };
 
 /* plan.c */
@@ -109,7 +110,7 @@ int kernel_at_least(int major, int minor);
 pid_t start_relay(const struct plan *p, pid_t init);
 
 /* notify.c: exec mediation (the outer helper's half of seccomp user-notify) */
-int notify_init(int nfd, int med);
+int notify_init(int nfd, int med, const char *const *ask, size_t nask);
 int notify_on_event(void);
 int notify_on_verdicts(void);
 

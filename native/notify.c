@@ -26,11 +26,17 @@
 #include "helper.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -41,6 +47,8 @@
 #define MED_PENDING 64
 #define MED_CACHE 64
 #define MED_KEY_MAX 4096u
+#define MED_MSG_MAX 1024u /* a denial's message told to the tracee's stderr */
+#define MED_SNAP_MAX (64u << 20) /* largest file an approved read hands over as a snapshot */
 
 enum { P_PATH = 1, P_ARGV = 2, P_TOO_BIG = 4 };
 
@@ -53,8 +61,9 @@ static struct {
   uint8_t *frame; size_t cap, len;
   struct key pending[MED_PENDING]; size_t next_pending;
   struct key cache[MED_CACHE]; size_t next_cache;
-  uint8_t in[4096]; size_t in_len;
+  uint8_t in[8192]; size_t in_len;
   long page;
+  const char *const *ask; size_t nask;
 } M = {.nfd = -1, .med = -1};
 
 static int write_full(int fd, const uint8_t *b, size_t n) {
@@ -122,14 +131,14 @@ static int put_cstr(pid_t pid, uint64_t addr, size_t max) {
   return 0;
 }
 
-int notify_init(int nfd, int med) {
+int notify_init(int nfd, int med, const char *const *ask, size_t nask) {
   struct seccomp_notif_sizes sz;
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0) return -1;
   M.req = calloc(1, sz.seccomp_notif > sizeof *M.req ? sz.seccomp_notif : sizeof *M.req);
   M.resp = calloc(1, sz.seccomp_notif_resp > sizeof *M.resp ? sz.seccomp_notif_resp : sizeof *M.resp);
   M.page = sysconf(_SC_PAGESIZE);
   if (!M.req || !M.resp || M.page <= 0) return -1;
-  M.nfd = nfd; M.med = med;
+  M.nfd = nfd; M.med = med; M.ask = ask; M.nask = nask;
   return 0;
 }
 
@@ -152,10 +161,7 @@ static struct key *cache_find(const uint8_t *k, uint32_t len) {
   return NULL;
 }
 
-/* One readable event on the notify fd. Returns -1 only when mediation cannot go on. */
-int notify_on_event(void) {
-  memset(M.req, 0, sizeof *M.req);
-  if (ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_RECV, M.req) < 0) return errno == EINTR || errno == ENOENT ? 0 : -1;
+static int on_exec(void) {
   const struct seccomp_data *d = &M.req->data;
   pid_t pid = (pid_t)M.req->pid;
   int at = d->nr != SYS_execve; /* execveat(dirfd, path, argv, envp, flags) */
@@ -204,6 +210,122 @@ int notify_on_event(void) {
   return write_full(M.med, M.frame, M.len);
 }
 
+/* ---- "ask" file zones ----
+ * Threat: a file in an ask zone is opened without a human's yes, or the yes is spent on another
+ * file than the one asked about. Invariants: the zones are masked at the floor (mount masks, no
+ * Landlock right), so a CONTINUE can only reach what the floor allows anyway — which makes the fast
+ * path below safe even where it is wrong: an open whose path does not lexically lie in a zone is
+ * continued at once (through a symlink it then meets the mask), and only opens that do lie in one
+ * are sent to the supervisor. The supervisor resolves the path itself and answers continue, fail,
+ * or open: then this helper opens the host file the supervisor decided on (openat2, no symlinks,
+ * a regular file only) and injects it (ADDFD with FLAG_SEND: the fd is the syscall's return value,
+ * atomically). Nothing the tracee wrote after the notification changes what is opened. A read
+ * gets a sealed memfd copy, so the tracee never holds the zone's inode (it cannot reopen it for
+ * writing through /proc/self/fd); an approved write gets the file itself. */
+
+enum { SC_OPEN = 2, SC_OPENAT = 3, SC_OPENAT2 = 4, SC_CREAT = 5 };
+
+/* Lexically normalised absolute form of rel (against base when relative) into out; -1 if longer
+ * than cap. `..` pops a component lexically: symlinks are the supervisor's business. */
+static int normalize(const char *base, const char *rel, char *out, size_t cap) {
+  size_t n = 0;
+  const char *parts[2] = {rel[0] == '/' ? "" : base, rel};
+  for (int k = 0; k < 2; k++) {
+    for (const char *q = parts[k]; *q;) {
+      while (*q == '/') q++;
+      const char *e = q;
+      while (*e && *e != '/') e++;
+      size_t l = (size_t)(e - q);
+      if (l == 2 && q[0] == '.' && q[1] == '.') { while (n && out[n - 1] != '/') n--; if (n) n--; }
+      else if (l && !(l == 1 && q[0] == '.')) {
+        if (n + l + 2 > cap) return -1;
+        out[n++] = '/';
+        memcpy(out + n, q, l);
+        n += l;
+      }
+      q = e;
+    }
+  }
+  if (!n) out[n++] = '/';
+  out[n] = 0;
+  return 0;
+}
+
+static int in_zone(const char *abs) {
+  for (size_t i = 0; i < M.nask; i++) {
+    size_t l = strlen(M.ask[i]);
+    if (!strncmp(abs, M.ask[i], l) && (abs[l] == 0 || abs[l] == '/')) return 1;
+  }
+  return 0;
+}
+
+/* The directory a relative path starts from, as the tracee sees it (its cwd or dirfd). */
+static int base_of(pid_t pid, int32_t dirfd, char *out, size_t cap) {
+  char link[64];
+  if (dirfd == AT_FDCWD) snprintf(link, sizeof link, "/proc/%d/cwd", (int)pid);
+  else if (dirfd >= 0) snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)pid, (int)dirfd);
+  else return -1;
+  ssize_t n = readlink(link, out, cap - 1);
+  if (n <= 0 || (size_t)n >= cap - 1 || out[0] != '/') return -1;
+  out[n] = 0;
+  return 0;
+}
+
+/* Frame kind 3: u32 len, u32 kind, u64 id, u32 pid, u32 syscall, i32 dirfd, u32 reserved,
+ * u64 flags, u64 mode, u64 resolve, str path (as the tracee passed it). */
+static int on_open(void) {
+  const struct seccomp_data *d = &M.req->data;
+  pid_t pid = (pid_t)M.req->pid;
+  uint32_t sc;
+  int32_t dirfd = AT_FDCWD;
+  uint64_t path, flags, mode, resolve = 0;
+  switch (d->nr) {
+#ifdef SYS_open
+  case SYS_open: sc = SC_OPEN; path = d->args[0]; flags = d->args[1]; mode = d->args[2]; break;
+#endif
+#ifdef SYS_creat
+  case SYS_creat: sc = SC_CREAT; path = d->args[0]; flags = O_CREAT | O_WRONLY | O_TRUNC; mode = d->args[1]; break;
+#endif
+  case SYS_openat: sc = SC_OPENAT; dirfd = (int32_t)d->args[0]; path = d->args[1]; flags = d->args[2]; mode = d->args[3]; break;
+  case SYS_openat2: {
+    struct open_how h;
+    sc = SC_OPENAT2; dirfd = (int32_t)d->args[0]; path = d->args[1];
+    /* Unreadable or odd-sized: the kernel fails it the same way (EFAULT, EINVAL) on continue. */
+    if (d->args[3] < sizeof h || d->args[3] > 4096 || peek(pid, d->args[2], &h, sizeof h) < 0) return respond(M.req->id, 1, 0);
+    flags = h.flags; mode = h.mode; resolve = h.resolve;
+    break;
+  }
+  default:
+    return respond(M.req->id, 0, ENOSYS); /* not a syscall this loop knows: never continue it */
+  }
+  M.len = 0;
+  put32(0); put32(3); put(&M.req->id, 8); put32((uint32_t)pid); put32(sc); put32((uint32_t)dirfd); put32(0);
+  put(&flags, 8); put(&mode, 8); put(&resolve, 8);
+  size_t path_at = M.len;
+  /* An unreadable or over-long path fails in the kernel just the same (EFAULT, ENAMETOOLONG). */
+  if (put_cstr(pid, path, MED_MAX_PATH) < 0) return respond(M.req->id, 1, 0);
+  char raw[MED_MAX_PATH + 1], base[MED_MAX_PATH + 1] = "", abs[2 * MED_MAX_PATH + 2];
+  uint32_t plen;
+  memcpy(&plen, M.frame + path_at, 4);
+  memcpy(raw, M.frame + path_at + 4, plen);
+  raw[plen] = 0;
+  if (raw[0] != '/' && base_of(pid, dirfd, base, sizeof base) < 0) return respond(M.req->id, 1, 0);
+  if (normalize(base, raw, abs, sizeof abs) < 0 || !in_zone(abs)) return respond(M.req->id, 1, 0);
+  if (M.len > (size_t)UINT32_MAX) return -1;
+  uint32_t flen = (uint32_t)(M.len - 4);
+  memcpy(M.frame, &flen, 4);
+  if (ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &M.req->id) < 0) return 0;
+  return write_full(M.med, M.frame, M.len);
+}
+
+/* One readable event on the notify fd. Returns -1 only when mediation cannot go on. */
+int notify_on_event(void) {
+  memset(M.req, 0, sizeof *M.req);
+  if (ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_RECV, M.req) < 0) return errno == EINTR || errno == ENOENT ? 0 : -1;
+  if (M.req->data.nr == SYS_execve || M.req->data.nr == SYS_execveat) return on_exec();
+  return on_open();
+}
+
 /* The rule's message for a denied exec goes to the tracee's own stderr — through a duplicate of its
  * fd 2 (pidfd_getfd), so it reaches exactly what the tracee itself could write to, and nothing the
  * supervisor's credentials could open. Best effort, never blocking: skipped unless writable now. */
@@ -218,14 +340,87 @@ static void tell(pid_t pid, const uint8_t *msg, uint32_t n) {
   close(fd);
 }
 
+/* An approved open, done here with the helper's (the user's) credentials on the host path the
+ * supervisor decided on, and handed to the tracee. Returns -1 only when mediation cannot go on. */
+#define OPEN_OK_FLAGS (O_ACCMODE | O_APPEND | O_TRUNC | O_CREAT | O_EXCL | O_NONBLOCK | O_DSYNC | O_SYNC)
+static int emulate_open(uint64_t id, const char *path, uint32_t oflags, uint32_t mode, uint32_t snapshot, uint32_t fdflags) {
+  struct open_how h = {.flags = oflags | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
+                       .mode = oflags & O_CREAT ? mode : 0,
+                       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &h, sizeof h);
+  if (fd < 0) return respond(id, 0, errno);
+  struct stat st;
+  int err = 0;
+  /* Only a regular file: a directory fd would open everything under it past the masks. */
+  if (fstat(fd, &st) < 0) err = errno;
+  else if (!S_ISREG(st.st_mode)) err = EACCES;
+  else if (!(oflags & O_NONBLOCK) && fcntl(fd, F_SETFL, (int)(oflags & (O_APPEND | O_DSYNC))) < 0) err = errno;
+  if (!err && snapshot) {
+    /* A read: a sealed copy (at most MED_SNAP_MAX bytes), reopened read-only. */
+    int mfd = memfd_create("warden-ask", MFD_CLOEXEC | MFD_ALLOW_SEALING), ro = -1;
+    off_t at = 0;
+    ssize_t n = 1;
+    while (mfd >= 0 && n > 0 && at <= (off_t)MED_SNAP_MAX) n = sendfile(mfd, fd, &at, 1 << 20);
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", mfd);
+    if (mfd < 0 || n < 0) err = errno ? errno : EIO;
+    else if (at > (off_t)MED_SNAP_MAX) err = EFBIG;
+    else if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0 ||
+             (ro = open(self, O_RDONLY | O_CLOEXEC)) < 0)
+      err = errno;
+    if (mfd >= 0) close(mfd);
+    close(fd);
+    fd = ro;
+  }
+  if (err) {
+    if (fd >= 0) close(fd);
+    return respond(id, 0, err);
+  }
+  struct seccomp_notif_addfd a = {.id = id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd, .newfd = 0, .newfd_flags = fdflags};
+  int r = ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+  err = errno;
+  close(fd);
+  /* With FLAG_SEND a successful ADDFD is the answer; otherwise answer with its error (EMFILE...). */
+  if (r < 0 && err != ENOENT) return respond(id, 0, err);
+  return 0;
+}
+
+/* Open verdict: u32 kind(3), u64 id, u32 pid, u32 action (0 continue, 1 fail, 2 open), i32 errno,
+ * u32 oflags, u32 mode, u32 snapshot, u32 fdflags, u32 pathlen, path, u32 msglen, msg. */
+static int apply_open(const uint8_t *f, uint32_t len) {
+  if (len < 48) return -1;
+  uint64_t id;
+  uint32_t pid, action, oflags, mode, snap, fdflags, plen, msglen;
+  int32_t err;
+  memcpy(&id, f + 4, 8); memcpy(&pid, f + 12, 4); memcpy(&action, f + 16, 4); memcpy(&err, f + 20, 4);
+  memcpy(&oflags, f + 24, 4); memcpy(&mode, f + 28, 4); memcpy(&snap, f + 32, 4); memcpy(&fdflags, f + 36, 4);
+  memcpy(&plen, f + 40, 4);
+  if (plen > MED_MAX_PATH || len < 48 + plen) return -1;
+  memcpy(&msglen, f + 44 + plen, 4);
+  if (msglen > MED_MSG_MAX || len != 48 + plen + msglen || action > 2) return -1;
+  if (action == 0) return err || plen || msglen || oflags || mode || snap || fdflags ? -1 : respond(id, 1, 0);
+  if (action == 1) {
+    if (err <= 0 || err > 4095 || plen || oflags || mode || snap || fdflags) return -1;
+    if (msglen) tell((pid_t)pid, f + 48 + plen, msglen);
+    return respond(id, 0, err);
+  }
+  char path[MED_MAX_PATH + 1];
+  memcpy(path, f + 44, plen);
+  path[plen] = 0;
+  if (err || msglen || !plen || path[0] != '/' || memchr(path, 0, plen) || oflags & ~(uint32_t)OPEN_OK_FLAGS || mode > 07777 ||
+      snap > 1 || (fdflags & ~(uint32_t)O_CLOEXEC) || (snap && (oflags & (O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND))))
+    return -1;
+  return emulate_open(id, path, oflags, mode, snap, fdflags);
+}
+
 /* Verdict frames: u32 len, u32 kind(1), u64 id, u32 pid, u32 action (0 continue, 1 fail), i32 errno,
  * u32 cache, u32 msglen, msg[msglen <= MED_MSG_MAX] (told to the tracee's stderr on fail).
  * Kind 2 (len 4): forget every cached verdict. */
-#define MED_MSG_MAX 1024u
 static int apply(const uint8_t *f, uint32_t len) {
   uint32_t kind;
   memcpy(&kind, f, 4);
   if (kind == 2 && len == 4) { for (size_t i = 0; i < MED_CACHE; i++) M.cache[i].len = 0; return 0; }
+  if (kind == 3) return apply_open(f, len);
   if (kind != 1 || len < 32) return -1;
   uint64_t id;
   uint32_t pid, action, cache, msglen;
@@ -260,7 +455,7 @@ int notify_on_verdicts(void) {
   while (M.in_len - off >= 4) {
     uint32_t len;
     memcpy(&len, M.in + off, 4);
-    if (len < 4 || len > 32 + MED_MSG_MAX) return -1;
+    if (len < 4 || len > 48 + MED_MAX_PATH + MED_MSG_MAX) return -1;
     if (M.in_len - off - 4 < len) break;
     if (apply(M.in + off + 4, len) < 0) return -1;
     off += 4 + len;

@@ -217,6 +217,12 @@ static int parse_record(struct plan *p, uint32_t type, struct cur *r, int *have_
     if (strlen(s) > 107 || strlen(s2) > 107) return bad(r, "relay socket path longer than 107 bytes");
     p->relay = (struct relay_rec){a, b, p->relay.flags, s, s2};
     break;
+  case R_ASK:
+    GROW(p->ask, p->nask, r);
+    if (take_str(r, r->n, 0, &s) || check_path(r, "ask zone", s)) return -1;
+    if (!strcmp(s, "/")) return bad(r, "ask zone is /");
+    p->ask[p->nask++] = s;
+    break;
   default:
     return bad(r, "unknown record type %u", type);
   }
@@ -251,6 +257,7 @@ int plan_parse(const uint8_t *buf, size_t len, struct plan *p, char *err, size_t
   if (!p->nargv) return bad(&c, "no argv");
   if (!p->cwd) return bad(&c, "no cwd");
   if (!p->argv[0][0]) return bad(&c, "empty argv[0]");
+  if (p->nask && !(p->flags & CF_SECCOMP_NOTIFY)) return bad(&c, "ask zones without mediation");
   return 0;
 }
 
@@ -299,5 +306,6 @@ void plan_dump(const struct plan *p) {
   if (p->relay.tcp_port)
     printf("relay tcp_port=%u dns_port=%u flags=%u proxy=%s dns=%s\n", p->relay.tcp_port, p->relay.dns_port,
            p->relay.flags, p->relay.proxy, p->relay.dns);
+  for (size_t i = 0; i < p->nask; i++) put_escaped("ask ", p->ask[i]);
   printf("cwd %s\n", p->cwd);
 }

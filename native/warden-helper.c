@@ -439,7 +439,7 @@ static int run_outer(struct plan *p) {
     if (!dead && pf[1].revents) {
       nfd = recv_fd(nsock[0]);
       /* init keeps a copy (see run_init): the listener outlives this process until the tree is dead. */
-      if (nfd >= 0 && (send_fd(nsock[0], nfd) < 0 || notify_init(nfd, MED_FD) < 0)) dead = 1;
+      if (nfd >= 0 && (send_fd(nsock[0], nfd) < 0 || notify_init(nfd, MED_FD, p->ask, p->nask) < 0)) dead = 1;
       close(nsock[0]);
       nsock[0] = -1; /* one hand-off only; EOF without an fd = the payload refused or seccomp is degraded */
     }

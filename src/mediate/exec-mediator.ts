@@ -22,7 +22,7 @@ import { decide } from '../policy/evaluate.js';
 import type { Decision } from '../policy/schema.js';
 import { decideCommand, type CommandContext, type CommandDecision } from './command-decision.js';
 import { isLoader, loaderProgram, programNames, resolveExecTarget, type ExecTarget, type TraceeFs } from './exec-target.js';
-import { encodeVerdict, PROBLEM, RequestDecoder, type ExecRequest, type Verdict } from './exec-wire.js';
+import { encodeOpenVerdict, encodeVerdict, PROBLEM, RequestDecoder, type ExecRequest, type MediationRequest, type OpenRequest, type Verdict } from './exec-wire.js';
 
 export interface ExecApprovalRequest {
   program: string;
@@ -45,6 +45,8 @@ export interface ExecMediatorOptions {
   fsFor: (pid: number) => TraceeFs;
   /** The helper's channel failed or sent garbage: the caller kills the sandbox. */
   onFatal: (e: Error) => void;
+  /** Opens in "ask" zones share the channel (file-mediator.ts); absent = each one is refused. */
+  onOpen?: (req: OpenRequest) => void;
 }
 
 interface Judgement {
@@ -109,14 +111,18 @@ export class ExecMediator {
   }
 
   private onData(chunk: Buffer): void {
-    let reqs: ExecRequest[];
+    let reqs: MediationRequest[];
     try {
       reqs = this.decoder.push(chunk);
     } catch (e) {
       this.fatal(e as Error);
       return;
     }
-    for (const r of reqs) this.handle(r);
+    for (const r of reqs) {
+      if (r.kind !== 3) this.handle(r);
+      else if (this.o.onOpen) this.o.onOpen(r);
+      else this.send(encodeOpenVerdict(r.id, r.pid, { action: 'fail', errno: EACCES }));
+    }
   }
 
   private handle(req: ExecRequest): void {
@@ -252,8 +258,14 @@ export class ExecMediator {
     if (this.closed) return;
     // Audit first (enqueued in order), then let the exec go on or fail.
     this.record(req, argv, j, extra);
+    this.send(encodeVerdict(req.id, req.pid, v));
+  }
+
+  /** One verdict frame to the helper (the file mediator answers through here too). */
+  send(frame: Buffer): void {
+    if (this.closed) return;
     try {
-      this.o.channel.write(encodeVerdict(req.id, req.pid, v));
+      this.o.channel.write(frame);
     } catch (e) {
       this.fatal(e as Error);
     }

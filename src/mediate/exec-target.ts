@@ -67,7 +67,7 @@ function isAnonymous(link: string): string | undefined {
   return undefined;
 }
 
-type Walk = { path: string; exists: boolean; aliases: string[] } | { anonymous: string };
+export type Walk = { path: string; exists: boolean; aliases: string[] } | { anonymous: string };
 
 /**
  * Resolves an absolute path component by component, following symlinks inside the tracee's root.
@@ -75,7 +75,7 @@ type Walk = { path: string; exists: boolean; aliases: string[] } | { anonymous: 
  * replaced by what they point at; every other /proc entry is refused (its meaning depends on who
  * looks).
  */
-function walk(fs: TraceeFs, start: string, consulted: Set<string>): Walk {
+export function walk(fs: TraceeFs, start: string, consulted: Set<string>): Walk {
   // No lexical normalisation: `l/..` must follow l first, as the kernel does.
   let todo = start.split('/').filter(Boolean);
   const aliases: string[] = [];

@@ -12,6 +12,14 @@
  *   1 fail) | i32 errno | u32 cacheable | u32 msglen | msg (<= 1024 bytes, written to the tracee's
  *   stderr on fail).   Flush: u32 len = 4 | u32 kind = 2.
  *
+ * Open request (kind 3, "ask" zones; native/notify.c sends only opens whose path lies lexically in
+ *   one): u32 len | u32 kind = 3 | u64 id | u32 pid | u32 syscall (2 open, 3 openat, 4 openat2,
+ *   5 creat) | i32 dirfd | u32 reserved | u64 flags | u64 mode | u64 resolve | str path.
+ * Open verdict: u32 len | u32 kind = 3 | u64 id | u32 pid | u32 action (0 continue, 1 fail, 2 open)
+ *   | i32 errno | u32 oflags | u32 mode | u32 snapshot | u32 fdflags | u32 pathlen | path |
+ *   u32 msglen | msg. "open": the helper opens `path` on the host (no symlinks, regular files
+ *   only) with `oflags`/`mode` and injects the fd (a sealed copy when `snapshot`).
+ *
  * Bytes are kept as bytes (argv may be any bytes but NUL); a frame whose lengths disagree with its
  * size is a protocol error, which the caller treats as fatal for the session (fail closed).
  */
@@ -34,21 +42,40 @@ export interface ExecRequest {
   argv: Buffer[];
 }
 
+export type OpenSyscall = 'open' | 'openat' | 'openat2' | 'creat';
+const OPEN_SYSCALLS: Record<number, OpenSyscall> = { 2: 'open', 3: 'openat', 4: 'openat2', 5: 'creat' };
+
+export interface OpenRequest {
+  kind: 3;
+  id: bigint;
+  pid: number;
+  syscall: OpenSyscall;
+  dirfd: number;
+  /** open(2) flags as passed (O_ACCMODE, O_CREAT, ...); for creat, O_CREAT|O_WRONLY|O_TRUNC. */
+  flags: number;
+  mode: number;
+  /** openat2's RESOLVE_* bits (0 otherwise). */
+  resolve: number;
+  path: Buffer;
+}
+
+export type MediationRequest = ExecRequest | OpenRequest;
+
 export class WireError extends Error {}
 
 /** Incremental decoder: feed chunks, get whole requests. Throws WireError on a malformed stream. */
 export class RequestDecoder {
   private buf: Buffer = Buffer.alloc(0);
 
-  push(chunk: Buffer): ExecRequest[] {
+  push(chunk: Buffer): MediationRequest[] {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    const out: ExecRequest[] = [];
+    const out: MediationRequest[] = [];
     let off = 0;
     while (this.buf.length - off >= 4) {
       const len = this.buf.readUInt32LE(off);
       if (len < 40 || len > MAX_FRAME) throw new WireError(`bad frame length ${len}`);
       if (this.buf.length - off - 4 < len) break;
-      out.push(decodeRequest(this.buf.subarray(off + 4, off + 4 + len)));
+      out.push(decodeFrame(this.buf.subarray(off + 4, off + 4 + len)));
       off += 4 + len;
     }
     this.buf = off === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(off));
@@ -59,6 +86,37 @@ export class RequestDecoder {
   get pending(): number {
     return this.buf.length;
   }
+}
+
+/** Flags and modes beyond 32 bits cannot be real: the kernel would reject them too. */
+function low32(f: Buffer, at: number, what: string): number {
+  const v = f.readBigUInt64LE(at);
+  if (v > 0xffffffffn) throw new WireError(`${what} out of range`);
+  return Number(v);
+}
+
+function decodeOpen(f: Buffer): OpenRequest {
+  if (f.length < 56) throw new WireError('truncated open frame');
+  const syscall = OPEN_SYSCALLS[f.readUInt32LE(16)];
+  if (!syscall) throw new WireError(`unknown open syscall ${f.readUInt32LE(16)}`);
+  const n = f.readUInt32LE(52);
+  if (56 + n !== f.length) throw new WireError('open frame length disagrees with its path');
+  return {
+    kind: 3,
+    id: f.readBigUInt64LE(4),
+    pid: f.readUInt32LE(12),
+    syscall,
+    dirfd: f.readInt32LE(20),
+    flags: low32(f, 28, 'open flags'),
+    mode: low32(f, 36, 'open mode'),
+    resolve: low32(f, 44, 'openat2 resolve'),
+    path: f.subarray(56),
+  };
+}
+
+/** One frame (without its length field), of any kind. */
+export function decodeFrame(f: Buffer): MediationRequest {
+  return f.readUInt32LE(0) === 3 ? decodeOpen(f) : decodeRequest(f);
 }
 
 export function decodeRequest(f: Buffer): ExecRequest {
@@ -100,12 +158,13 @@ export type Verdict = { action: 'continue'; cacheable: boolean } | { action: 'fa
 /** The helper tells at most this many bytes of a denial to the tracee's stderr. */
 export const MAX_MESSAGE = 1024;
 
+function clip(message: string): Buffer {
+  const msg = Buffer.from(message, 'utf8');
+  return msg.length > MAX_MESSAGE ? Buffer.concat([msg.subarray(0, MAX_MESSAGE - 4), Buffer.from('…\n')]).subarray(0, MAX_MESSAGE) : msg;
+}
+
 export function encodeVerdict(id: bigint, pid: number, v: Verdict): Buffer {
-  let msg = Buffer.alloc(0);
-  if (v.action === 'fail' && v.message) {
-    msg = Buffer.from(v.message, 'utf8');
-    if (msg.length > MAX_MESSAGE) msg = Buffer.concat([msg.subarray(0, MAX_MESSAGE - 4), Buffer.from('…\n')]).subarray(0, MAX_MESSAGE);
-  }
+  const msg = v.action === 'fail' && v.message ? clip(v.message) : Buffer.alloc(0);
   const b = Buffer.alloc(36 + msg.length);
   b.writeUInt32LE(32 + msg.length, 0);
   b.writeUInt32LE(1, 4);
@@ -129,3 +188,39 @@ export function encodeFlush(): Buffer {
   b.writeUInt32LE(2, 4);
   return b;
 }
+
+export type OpenVerdict =
+  | { action: 'continue' }
+  | { action: 'fail'; errno: number; message?: string }
+  /** The helper opens `path` (host) itself and injects the fd; `snapshot` = a sealed read-only copy. */
+  | { action: 'open'; path: string; oflags: number; mode: number; snapshot: boolean; cloexec: boolean };
+
+export function encodeOpenVerdict(id: bigint, pid: number, v: OpenVerdict): Buffer {
+  const path = v.action === 'open' ? Buffer.from(v.path, 'utf8') : Buffer.alloc(0);
+  if (v.action === 'open' && (!v.path.startsWith('/') || path.includes(0) || path.length > 4096)) throw new WireError('bad open path');
+  const msg = v.action === 'fail' && v.message ? clip(v.message) : Buffer.alloc(0);
+  const b = Buffer.alloc(52 + path.length + msg.length);
+  b.writeUInt32LE(48 + path.length + msg.length, 0);
+  b.writeUInt32LE(3, 4);
+  b.writeBigUInt64LE(id, 8);
+  b.writeUInt32LE(pid >>> 0, 16);
+  if (v.action === 'fail') {
+    if (!Number.isInteger(v.errno) || v.errno <= 0 || v.errno > 4095) throw new WireError(`bad errno ${v.errno}`);
+    b.writeUInt32LE(1, 20);
+    b.writeInt32LE(v.errno, 24);
+  } else if (v.action === 'open') {
+    b.writeUInt32LE(2, 20);
+    b.writeUInt32LE(v.oflags >>> 0, 28);
+    b.writeUInt32LE(v.mode >>> 0, 32);
+    b.writeUInt32LE(v.snapshot ? 1 : 0, 36);
+    b.writeUInt32LE(v.cloexec ? O_CLOEXEC : 0, 40);
+  }
+  b.writeUInt32LE(path.length, 44);
+  path.copy(b, 48);
+  b.writeUInt32LE(msg.length, 48 + path.length);
+  msg.copy(b, 52 + path.length);
+  return b;
+}
+
+/** Linux's O_CLOEXEC (x86_64 and aarch64 agree). */
+export const O_CLOEXEC = 0o2000000;

@@ -26,6 +26,7 @@ export const REC = {
   CG_READ: 12,
   HOSTNAME: 13,
   RELAY: 14,
+  ASK: 15,
 } as const;
 
 export const CONFIG_FLAG = { NEW_SESSION: 1, LEGACY_MOUNT: 2, SECCOMP_NOTIFY: 4, GO_GATE: 8 } as const;
@@ -142,6 +143,8 @@ export function encodePlan(plan: Plan): Uint8Array {
     const r = plan.relay;
     rec(REC.RELAY, new Writer().u32(r.tcpPort).u32(r.dnsPort).u32(r.dnsTcp ? RELAY_FLAG.DNS_TCP : 0).u32(0).str(r.proxySocket).str(r.dnsSocket));
   }
+
+  for (const a of plan.ask) rec(REC.ASK, utf8(a));
 
   const body = Buffer.concat(records.map(([t, b]) => Buffer.concat([new Writer().u32(t).u32(b.length).bytes(), b])));
   const header = new Writer().u32(PLAN_MAGIC).u32(PLAN_VERSION).u32(16 + body.length).u32(records.length).bytes();

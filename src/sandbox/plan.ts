@@ -114,6 +114,8 @@ export interface Plan {
   argv: string[];
   cwd: string;
   degradable: DegradableLayer[];
+  /** "Ask" file zones the helper's notify loop sends to the supervisor (empty = opens are not trapped). */
+  ask: string[];
   /** The egress relay (native/relay.c), null = no network at all (loopback only). */
   relay: { tcpPort: number; dnsPort: number; dnsTcp: boolean; proxySocket: string; dnsSocket: string } | null;
   /** Human-readable notes on choices and fallbacks (for --explain and the audit record). */
@@ -183,7 +185,15 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   if (workspace === '/') throw new WardenError('WORKSPACE_INVALID', 'the workspace cannot be /', 'pass --workspace DIR');
   const reads = spec.readPaths.map((p) => checkPath(p, 'filesystem.read'));
   const writes = [workspace, ...spec.writePaths.map((p) => checkPath(p, 'filesystem.write'))];
-  const denies = spec.denyPaths.map((p) => checkPath(p, 'filesystem.deny'));
+  const asks = (spec.askPaths ?? []).map((p) => checkPath(p, 'filesystem.ask'));
+  // The tracee names a zone by the host's path, and the human approves the host's file: in the
+  // sandbox's private /tmp and /dev/shm that holds only inside a grant (bound from the host).
+  for (const a of asks)
+    for (const priv of ['/tmp', '/dev/shm'])
+      if (isWithin(a, priv) && ![...reads, ...writes].some((g) => isWithin(a, g)))
+        invalid(`filesystem.ask: ${a} lies in ${priv}, which is private to the sandbox (the agent would name its own file, the human approve the host's)`, `grant a directory that contains it, or keep ask zones outside ${priv}`);
+  // Ask zones are masked at the floor exactly like deny paths: without a yes they are denied.
+  const denies = [...spec.denyPaths.map((p) => checkPath(p, 'filesystem.deny')), ...asks];
   const links = (spec.symlinks ?? []).map((l) => ({ path: checkPath(l.path, 'symlink'), target: l.target }));
   for (const l of links)
     if (typeof l.target !== 'string' || !l.target || /[\0\n]/.test(l.target) || !wellFormed(l.target)) invalid(`symlink ${l.path}: bad target`);
@@ -374,7 +384,11 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   let seccomp: Plan['seccomp'] = null;
   const mediateExec = spec.mediateExec === true && probe.arch !== null;
   if (spec.mediateExec && !probe.arch) invalid(`exec mediation needs a seccomp filter, and there is none for ${probe.machine}`);
-  if (probe.arch) seccomp = buildSeccompFilter({ arch: probe.arch, notifyExec: mediateExec });
+  // Opens are trapped only when there is a zone to ask about (every open then costs a round trip
+  // to the helper), and only with mediation (the helper's loop and the supervisor's channel).
+  const ask = mediateExec ? [...new Set(asks)] : [];
+  if (asks.length && !mediateExec) notes.push(`filesystem.ask without live mediation: ${[...new Set(asks)].join(', ')} denied`);
+  if (probe.arch) seccomp = buildSeccompFilter({ arch: probe.arch, notifyExec: mediateExec, notifyOpen: ask.length > 0 });
   else notes.push(`no seccomp filter for ${probe.machine}`);
 
   // ---- env, argv ----
@@ -416,6 +430,7 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
     cwd,
     degradable,
     relay,
+    ask,
     notes,
   };
 }

@@ -62,6 +62,13 @@ export interface SandboxSpec {
    */
   denyPaths: string[];
   /**
+   * "Ask" zones (`filesystem.ask`): masked at the floor exactly like `denyPaths`; with
+   * `mediateExec` every open(2) family call whose path lies in one traps to the helper, which
+   * asks the supervisor and, on yes, opens the host file itself and injects the fd (ADDFD). Paths
+   * that do not exist yet are allowed (nothing to mask; opens are still trapped).
+   */
+  askPaths?: string[];
+  /**
    * Symlinks to recreate in the sandbox root, e.g. `/bin -> usr/bin` on merged-/usr systems (the
    * targets themselves must be granted separately). Links inside a granted directory need not
    * be listed: the bind mount shows them.

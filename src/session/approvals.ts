@@ -17,11 +17,13 @@ export interface SessionApprovals {
   approveConnection(req: { host: string; port: number; rule: string; reason: string; signal: AbortSignal }): Promise<'allow' | 'deny'>;
   /** For exec mediation: bound to program, argv and cwd. */
   approveExec(req: { program: string; argv: string[]; cwd: string | null; rule: string; reason: string }): Promise<'allow' | 'deny'>;
+  /** For "ask" file zones: bound to the host path and the access asked for. */
+  approveOpen(req: { path: string; access: string; rule: string; reason: string }): Promise<'allow' | 'deny'>;
   close(): Promise<void>;
 }
 
 export function canAsk(policy: CompiledPolicy): boolean {
-  return policy.rules.some((r) => r.decision === 'approve') || Object.values(kernelClassifyMapping(policy)).includes('approve');
+  return policy.fs.ask.length > 0 || policy.rules.some((r) => r.decision === 'approve') || Object.values(kernelClassifyMapping(policy)).includes('approve');
 }
 
 export async function startApprovals(o: {
@@ -90,6 +92,14 @@ export async function startApprovals(o: {
         kind: 'exec',
         summary: `exec ${shown.slice(0, 300)}${req.argv.length > 16 ? ' …' : ''} (cwd ${req.cwd ?? '?'}; ${req.reason.slice(0, 200)})`,
         operation: { program: req.program, argv: req.argv, cwd: req.cwd },
+        rule: req.rule,
+      });
+    },
+    approveOpen(req) {
+      return ask({
+        kind: 'file',
+        summary: `open ${JSON.stringify(req.path).slice(1, -1).slice(0, 300)} for ${req.access} (${req.reason.slice(0, 200)})`,
+        operation: { path: req.path, access: req.access },
         rule: req.rule,
       });
     },

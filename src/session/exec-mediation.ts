@@ -1,6 +1,7 @@
 import type { AuditEventInput } from '../audit/record.js';
 import { createCommandContext } from '../mediate/command-decision.js';
 import { ExecMediator, type ExecApprovalRequest } from '../mediate/exec-mediator.js';
+import { FileMediator, procUmask, type FileApprovalRequest } from '../mediate/file-mediator.js';
 import { immutablePaths } from '../mediate/immutable.js';
 import { traceeFs } from '../mediate/tracee-fs.js';
 import type { CompiledPolicy } from '../policy/compile.js';
@@ -8,9 +9,10 @@ import type { SandboxHandle } from '../sandbox/launch.js';
 import type { Plan } from '../sandbox/plan.js';
 
 /**
- * Wires one session's exec mediation: the helper's channel, the policy's command rules and
+ * Wires one session's live mediation: the helper's channel, the policy's command rules and
  * classifier (one session, so risk chains span the whole run), the plan's read-only mounts (what
- * makes a verdict cacheable), audit and approvals. Loaded on demand (it brings the classifier).
+ * makes a verdict cacheable), the plan's "ask" zones (file opens, sharing the channel), audit and
+ * approvals. Loaded on demand (it brings the classifier).
  */
 export function startExecMediation(o: {
   policy: CompiledPolicy;
@@ -19,10 +21,12 @@ export function startExecMediation(o: {
   session: string;
   audit: (ev: AuditEventInput) => void;
   approve?: (req: ExecApprovalRequest) => Promise<'allow' | 'deny'>;
+  approveOpen?: (req: FileApprovalRequest) => Promise<'allow' | 'deny'>;
   onFatal: (e: Error) => void;
-}): ExecMediator | undefined {
+}): { close(): void } | undefined {
   if (!o.handle.mediation) return undefined;
-  return new ExecMediator({
+  let files: FileMediator | undefined;
+  const exec = new ExecMediator({
     channel: o.handle.mediation,
     session: o.session,
     context: createCommandContext(o.policy),
@@ -31,5 +35,24 @@ export function startExecMediation(o: {
     ...(o.approve ? { approve: o.approve } : {}),
     fsFor: traceeFs,
     onFatal: o.onFatal,
+    ...(o.plan.ask.length ? { onOpen: (r) => files!.handle(r) } : {}),
   });
+  if (o.plan.ask.length) {
+    files = new FileMediator({
+      policy: o.policy,
+      zones: o.plan.ask,
+      session: o.session,
+      audit: o.audit,
+      ...(o.approveOpen ? { approve: o.approveOpen } : {}),
+      fsFor: traceeFs,
+      umaskOf: procUmask,
+      send: (frame) => exec.send(frame),
+    });
+  }
+  return {
+    close() {
+      exec.close();
+      files?.close();
+    },
+  };
 }

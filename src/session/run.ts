@@ -85,7 +85,6 @@ export async function runSession(o: RunOptions): Promise<number> {
   ]);
   const policy = loaded.policy;
   trace('policy+probe');
-  if (policy.fs.ask.length) o.stderr(`warden: filesystem.ask (${policy.fs.ask.length} path${policy.fs.ask.length > 1 ? 's' : ''}) is enforced as deny: asking on open is not implemented yet\n`);
   const spec = specFromPolicy(
     { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs },
     { resolve: resolveHostPaths, expandGlobs, totalMemoryBytes: totalmem() },
@@ -168,7 +167,7 @@ export async function runSession(o: RunOptions): Promise<number> {
           handle,
           session,
           audit: (ev) => auditNow.enqueue(ev),
-          ...(approver ? { approve: (req) => approver.approveExec(req) } : {}),
+          ...(approver ? { approve: (req) => approver.approveExec(req), approveOpen: (req) => approver.approveOpen(req) } : {}),
           onFatal: (e) => {
             mediationFailure = e;
             killTree?.();

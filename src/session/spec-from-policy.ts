@@ -80,10 +80,13 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
   // under their own literal prefix when that prefix is a granted directory (`~/.config/app-*/token`
   // walks ~/.config only if ~/.config is granted). Caches and toolchains are not walked: that
   // would cost seconds at every start for files no one keeps secrets in.
-  // `filesystem.ask` zones are denied at the floor: each open of them would need live file
-  // mediation (ADDFD emulation), which is not built yet — and an ask zone inside a read grant must
-  // never be readable without asking.
-  const deny = host.resolve(split([...policy.fs.deny, ...policy.fs.ask], [policy.workspace]));
+  const deny = host.resolve(split(policy.fs.deny, [policy.workspace]));
+  // `filesystem.ask` zones are masked at the floor like deny paths (the planner does that), and
+  // with live mediation each open under one is decided, asked and emulated (native/notify.c).
+  // Zones that do not exist yet are kept by name: a file created there during the session is
+  // still asked about, never read freely.
+  const ask = host.resolve(split(policy.fs.ask, [policy.workspace]));
+  const askPaths = [...new Set([...ask.paths, ...ask.missing.filter((p) => !isGlob(p))])];
   const own = [inp.dirs.state, inp.dirs.keys, inp.dirs.run, inp.dirs.audit];
   const ownExisting = host.resolve(own).paths;
   const denyPaths = [...new Set([...deny.paths, ...ownExisting])];
@@ -96,6 +99,7 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
     readPaths: read.paths.filter((p) => !write.paths.includes(p)),
     writePaths: write.paths.filter((p) => p !== policy.workspace),
     denyPaths,
+    ...(askPaths.length ? { askPaths } : {}),
     symlinks: [...read.symlinks, ...write.symlinks],
     env: sandboxEnv(policy, inp.hostEnv, inp.extraEnv),
     limits: {

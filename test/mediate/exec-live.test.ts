@@ -371,19 +371,3 @@ test('a flood of execs: each one decided and audited, the supervisor bounded in 
   assert.ok(rss > 0 && rss < 400_000, `supervisor max RSS ${rss} kB`);
 });
 
-test('filesystem.ask inside a read grant: never readable without asking (denied at the floor until file mediation exists)', { timeout: 60_000 }, () => {
-  const ws = workspace('ask');
-  const zone = join(root, 'askzone');
-  mkdirSync(zone, { recursive: true });
-  chmodSync(zone, 0o755);
-  writeFile(zone, 'secret.txt', 'ASK-ME-FIRST\n');
-  chmodSync(join(zone, 'secret.txt'), 0o644);
-  const open = policy('ask-off', `filesystem:\n  read: [${zone}]\n`);
-  const control = run(open, ws, `cat ${zone}/secret.txt`);
-  assert.match(control.stdout, /ASK-ME-FIRST/, 'control: the read grant alone makes it readable');
-  const asked = policy('ask-on', `filesystem:\n  read: [${zone}]\n  ask: [${zone}/secret.txt]\n`);
-  const r = run(asked, ws, `cat ${zone}/secret.txt; echo "rc=$?"`);
-  assert.doesNotMatch(r.stdout, /ASK-ME-FIRST/);
-  assert.match(r.stdout, /rc=1/);
-  assert.match(r.stderr, /filesystem\.ask \(1 path\) is enforced as deny/);
-});

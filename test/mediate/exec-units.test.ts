@@ -8,7 +8,7 @@ import type { AuditEventInput } from '../../src/audit/record.js';
 import { createCommandContext } from '../../src/mediate/command-decision.js';
 import { ExecMediator } from '../../src/mediate/exec-mediator.js';
 import { isLoader, loaderProgram, programNames, resolveExecTarget, type TraceeFs } from '../../src/mediate/exec-target.js';
-import { decodeRequest, encodeFlush, encodeVerdict, MAX_FRAME, MAX_MESSAGE, RequestDecoder, WireError, type ExecRequest, type Verdict } from '../../src/mediate/exec-wire.js';
+import { decodeRequest, encodeFlush, encodeVerdict, MAX_FRAME, MAX_MESSAGE, RequestDecoder, WireError, type ExecRequest, type MediationRequest, type Verdict } from '../../src/mediate/exec-wire.js';
 import { immutablePaths } from '../../src/mediate/immutable.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import type { MountOp } from '../../src/sandbox/plan.js';
@@ -537,7 +537,8 @@ function frame(r: Req, o: { argc?: number; tail?: Buffer } = {}): Buffer {
 
 const REQ: Req = { kind: 1, id: 7n, pid: 4242, syscall: 0, dirfd: -100, flags: 0, problems: 0, path: Buffer.from('/usr/bin/git'), argv: ['git', 'status', '--short'].map((s) => Buffer.from(s)) };
 
-function asReq(e: ExecRequest): Req {
+function asReq(e: MediationRequest): Req {
+  assert.ok(e.kind !== 3, 'an exec frame decodes as an exec request');
   return { kind: e.kind, id: e.id, pid: e.pid, syscall: e.syscall === 'execve' ? 0 : 1, dirfd: e.dirfd, flags: e.flags, problems: e.problems, path: Buffer.from(e.path), argv: e.argv.map((a) => Buffer.from(a)) };
 }
 
@@ -568,7 +569,7 @@ test('wire: frames split across chunks at every byte, and several frames in one 
     assert.equal(d.pending, 0);
   }
   const d = new RequestDecoder();
-  const got: ExecRequest[] = [];
+  const got: MediationRequest[] = [];
   for (const byte of all) got.push(...d.push(Buffer.from([byte])));
   assert.deepEqual(got.map(asReq), [REQ, asReq(decodeRequest(b.subarray(4))), REQ]);
   assert.equal(d.push(a.subarray(0, 10)).length, 0);
@@ -598,7 +599,8 @@ test('wire: every malformed frame is a WireError, never a request', () => {
   rejects(withLen(39), /bad frame length 39/);
   rejects(withLen(MAX_FRAME + 1, Buffer.alloc(0)), /bad frame length/, 1); // refused before the body comes
   rejects(withLen(0xffff_ffff, Buffer.alloc(0)), /bad frame length/);
-  for (const kind of [0, 3, 0xffff_ffff]) rejects(frame({ ...REQ, kind }), /unknown frame kind/);
+  // (kind 3 is an open frame: test/mediate/file-units.test.ts)
+  for (const kind of [0, 4, 0xffff_ffff]) rejects(frame({ ...REQ, kind }), /unknown frame kind/);
   for (const syscall of [2, 59, 0xffff_ffff]) rejects(frame({ ...REQ, syscall }), /unknown syscall/);
   // A path whose length runs past the frame.
   const longPath = frame(REQ);
@@ -632,7 +634,7 @@ test('wire: any mutation of a valid frame either decodes to exactly its bytes or
       if (grow > 0) b = Buffer.concat([b, Buffer.alloc(grow, 0x41)]);
       else if (grow < 0) b = b.subarray(0, b.length + grow);
       for (const [at, v] of edits) if (at < b.length) b[at] = v;
-      let out: ExecRequest[];
+      let out: MediationRequest[];
       try {
         out = new RequestDecoder().push(b);
       } catch (e) {

@@ -14,6 +14,7 @@ export interface DecodedPlan {
   cwd?: string;
   seccomp?: Uint8Array;
   relay?: { tcpPort: number; dnsPort: number; flags: number; proxy: string; dns: string };
+  ask: string[];
   cgroups: Array<{ parent: string; writes: Array<{ target: number; optional: number; key: string; value: string }>; reads: string[] }>;
 }
 
@@ -39,7 +40,7 @@ export function decodePlan(bytes: Uint8Array): DecodedPlan {
   if (u32() !== 1) throw new Error('version');
   if (u32() !== b.length) throw new Error('total length');
   const count = u32();
-  const p: DecodedPlan = { config: undefined as never, mounts: [], llPaths: [], llNet: [], rlimits: [], env: [], argv: [], cgroups: [] };
+  const p: DecodedPlan = { config: undefined as never, mounts: [], llPaths: [], llNet: [], rlimits: [], env: [], argv: [], cgroups: [], ask: [] };
   for (let i = 0; i < count; i++) {
     const type = u32();
     const len = u32();
@@ -106,6 +107,9 @@ export function decodePlan(bytes: Uint8Array): DecodedPlan {
         p.relay = { tcpPort, dnsPort, flags, proxy: str(u32()), dns: str(u32()) };
         break;
       }
+      case 15:
+        p.ask.push(str(len));
+        break;
       default:
         throw new Error(`record type ${type}`);
     }

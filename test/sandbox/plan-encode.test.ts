@@ -113,6 +113,32 @@ describe('plan encoding', () => {
     assert.ok(r.stdout.includes('relay tcp_port=3128 dns_port=53 flags=1 proxy=/run/w/s/proxy.sock dns=/run/w/s/dns.sock\n'));
     assert.throws(() => buildPlan({ workspace: '/home/u/p', readPaths: [], writePaths: [], denyPaths: [], env: {}, limits: {}, tcpConnectPorts: [], allowDegraded: [], argv: ['true'], egress: { proxySocket: '/' + 'x'.repeat(120), dnsSocket: '/d', resolvConf: '/r' } }, probe), /longer than 107/);
   });
+
+  it('encodes ask zones: masked like deny paths, opens trapped, one ASK record each — only with mediation', () => {
+    const probe = probeReport(rawProbe, { helperPath: '/x', env: { HOME: '/home/u' }, supervisorPid: 77 });
+    const spec = {
+      workspace: '/home/u/p', readPaths: ['/usr', '/home/u/.gh'], writePaths: [], denyPaths: [], env: { PATH: '/usr/bin' },
+      limits: {}, tcpConnectPorts: [], allowDegraded: [], argv: ['true'], askPaths: ['/home/u/.gh/hosts.yml', '/home/u/p/.env', '/home/u/.aws'],
+    };
+    const plan = buildPlan({ ...spec, mediateExec: true }, probe);
+    assert.deepEqual(plan.ask, ['/home/u/.gh/hosts.yml', '/home/u/p/.env', '/home/u/.aws']);
+    assert.ok(plan.seccomp!.description.some((l) => /^open\(2\), creat\(85\), openat\(257\), openat2\(437\) -> USER_NOTIF/.test(l)), plan.seccomp!.description.join('\n'));
+    const masks = plan.mounts.filter((m) => m.op === 'mask').map((m) => m.dst);
+    assert.deepEqual(masks.sort(), ['/home/u/.gh/hosts.yml', '/home/u/p/.env'], 'zones inside grants are masked (~/.aws is not granted: absent)');
+    assert.deepEqual(decodePlan(encodePlan(plan)).ask, plan.ask);
+    const r = spawnSync(helperPath(), ['--dump-plan'], { input: Buffer.from(encodePlan(plan)), encoding: 'utf8', env: {} });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('ask ')), ['ask /home/u/.gh/hosts.yml', 'ask /home/u/p/.env', 'ask /home/u/.aws']);
+    // Without mediation the zones are denied, and the plan says so.
+    const off = buildPlan(spec, probe);
+    assert.deepEqual(off.ask, []);
+    assert.ok(!off.seccomp!.description.some((l) => /openat2 -> USER_NOTIF/.test(l)));
+    assert.deepEqual(off.mounts.filter((m) => m.op === 'mask').map((m) => m.dst).sort(), masks.sort());
+    assert.ok(off.notes.some((n) => /filesystem\.ask without live mediation/.test(n)));
+    // The private /tmp names the agent's own file, not the host's: refused unless a grant binds it.
+    assert.throws(() => buildPlan({ ...spec, askPaths: ['/tmp/secret'], mediateExec: true }, probe), /private to the sandbox/);
+    assert.doesNotThrow(() => buildPlan({ ...spec, readPaths: ['/usr', '/tmp/shared'], askPaths: ['/tmp/shared/secret'], mediateExec: true }, probe));
+  });
 });
 
 /** Helpers to build raw plans byte by byte. */
@@ -172,6 +198,9 @@ const MALFORMED: Array<[string, Buffer]> = [
   ['relay socket path too long', plan([config(), rec(14, Buffer.concat([u32(3128), u32(53), u32(0), u32(0), str('/' + 'p'.repeat(110)), str('/d')])), argv, cwd])],
   ['relay socket path relative', plan([config(), rec(14, Buffer.concat([u32(3128), u32(53), u32(0), u32(0), str('p'), str('/d')])), argv, cwd])],
   ['duplicate relay', plan([config(), rec(14, Buffer.concat([u32(3128), u32(53), u32(0), u32(0), str('/p'), str('/d')])), rec(14, Buffer.concat([u32(3128), u32(53), u32(0), u32(0), str('/p'), str('/d')])), argv, cwd])],
+  ['ask zone without mediation', plan([config(), rec(15, Buffer.from('/home/u/.ssh')), argv, cwd])],
+  ['ask zone /', plan([config({ flags: 4 }), rec(15, Buffer.from('/')), argv, cwd])],
+  ['ask zone not canonical', plan([config({ flags: 4 }), rec(15, Buffer.from('/home/u/../.ssh')), argv, cwd])],
   ['bytes after the last record', Buffer.concat([plan([config(), argv, cwd], { total: 16 + config().length + argv.length + cwd.length + 3 }), Buffer.alloc(3)])],
 ];
 

@@ -243,7 +243,7 @@ export function seccompRules(opts: SeccompFilterOptions): readonly SeccompRule[]
     rules.push({
       syscalls: ['open', 'creat', 'openat', 'openat2'],
       action: { kind: 'notify' },
-      why: '"ask" file zones: the supervisor decides and emulates the open (ADDFD), never CONTINUE on a path it read from tracee memory',
+      why: '"ask" file zones: an open in a zone is decided by the supervisor and emulated (the helper opens the file it decided on and injects it with ADDFD); other opens CONTINUE, which cannot reach a zone (masked at the floor)',
     });
   }
   return rules;
