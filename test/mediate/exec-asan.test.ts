@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AuditEventInput } from '../../src/audit/record.js';
 import { createCommandContext } from '../../src/mediate/command-decision.js';
 import { ExecMediator } from '../../src/mediate/exec-mediator.js';
+import { FileMediator } from '../../src/mediate/file-mediator.js';
 import { immutablePaths } from '../../src/mediate/immutable.js';
 import { traceeFs } from '../../src/mediate/tracee-fs.js';
 import { loadPolicy } from '../../src/policy/load.js';
@@ -85,4 +86,73 @@ test('the notify loop is clean under ASan/UBSan and still decides every exec', {
   assert.ok(execs.filter((r) => r.resource === '/usr/bin/true').length >= 401, `every exec audited (${execs.length})`);
   assert.ok(execs.some((r) => r.detail?.['cached'] === true), 'repeated execs were replayed from the helper cache');
   assert.ok(execs.some((r) => r.rule === 'warden.exec-unreadable'));
+});
+
+const OPENS = String.raw`
+cat zone/granted.txt | wc -c
+for i in $(seq 100); do cat zone/granted.txt > /dev/null; cat /etc/hostname > /dev/null; done
+cat zone/no.txt; echo "no=$?"
+cat zone/asked.txt; echo "asked=$?"
+cat ./zone/../zone/./granted.txt | wc -c
+python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.syscall(437, -100, b'zone/granted.txt', ctypes.c_void_p(16), 24)
+print('bad-how', r, ctypes.get_errno())
+r = libc.syscall(257, -100, ctypes.c_void_p(16), 0, 0)
+print('bad-path', r, ctypes.get_errno())
+try: os.open('zone/' + 'x' * 5000, os.O_RDONLY)
+except OSError as e: print('too-long', e.errno)
+"
+echo done
+`;
+
+test('the open path of the notify loop (ask zones, ADDFD, sealed copies) is clean under ASan/UBSan', { timeout: 120_000 }, async () => {
+  const zone = join(c.ws, 'zone');
+  mkdirSync(zone, { recursive: true });
+  writeFile(zone, 'granted.txt', 'g'.repeat(1 << 20));
+  writeFile(zone, 'no.txt', 'NO\n');
+  writeFile(zone, 'asked.txt', 'ASKED\n');
+  const pol = writeFile(c.root, 'asan-ask.yaml', `version: 1\nfilesystem:\n  read: [${zone}/granted.txt]\n  ask: [${zone}]\n  deny: [${zone}/no.txt]\n`);
+  const { policy } = await loadPolicy({ file: pol, workspace: c.ws, home: c.home, cwd: c.ws });
+  const plan = await planFor(defaultSpec(c, ['bash', '-c', OPENS], { mediateExec: true, cwd: c.ws, askPaths: [zone] }));
+  const h = launchSandbox(plan, { stdio: ['ignore', 'pipe', 'pipe'], helperPath: built.path });
+  const records: AuditEventInput[] = [];
+  let fatal: Error | undefined;
+  let files: FileMediator | undefined;
+  const m = new ExecMediator({
+    channel: h.mediation!,
+    session: 'asan',
+    context: createCommandContext(policy),
+    immutable: immutablePaths(plan.mounts),
+    audit: (ev) => records.push(ev),
+    fsFor: traceeFs,
+    onFatal: (e) => {
+      fatal = e;
+      h.kill('SIGKILL');
+    },
+    onOpen: (r) => files!.handle(r),
+  });
+  files = new FileMediator({ policy, zones: plan.ask, session: 'asan', audit: (ev) => records.push(ev), fsFor: traceeFs, send: (f) => m.send(f) });
+  let stdout = '';
+  let stderr = '';
+  h.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  h.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => h.kill('SIGKILL'), 100_000);
+  const result = await h.result;
+  clearTimeout(timer);
+  m.close();
+  assert.equal(fatal, undefined);
+  assert.doesNotMatch(stderr, SANITIZER_REPORT, stderr.slice(-3000));
+  assert.equal(result.exitCode, 0, stderr.slice(-2000));
+  assert.match(stdout, /^1048576$/m, 'a 1 MiB file handed over whole as a sealed copy');
+  assert.match(stdout, /no=1/);
+  assert.match(stdout, /asked=1/, 'an ask with nobody to answer is denied');
+  assert.match(stderr, /zone\/no\.txt: denied by rule filesystem\.deny\[0\]/);
+  assert.match(stdout, /bad-how -1 14/, 'an unreadable open_how fails in the kernel (EFAULT)');
+  assert.match(stdout, /bad-path -1 14/);
+  assert.match(stdout, /too-long 36/, 'ENAMETOOLONG');
+  assert.match(stdout, /done/);
+  const opens = records.filter((r) => r.kind === 'file');
+  assert.ok(opens.filter((r) => r.decision === 'allow').length >= 102, `every in-zone open decided and audited (${opens.length})`);
 });
