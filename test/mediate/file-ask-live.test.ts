@@ -92,7 +92,7 @@ test('ask zone: nobody answers -> denied with the rule on stderr; the secret nev
   assert.equal(ev['detail']['approval'], 'deny');
 });
 
-test('approve from a second terminal: the program reads the file, through a sealed copy it cannot write or reopen for writing', { timeout: 90_000 }, async () => {
+test('approve from a second terminal (for the session): the program reads the file through a sealed copy it cannot write or reopen for writing; a write is asked anew', { timeout: 90_000 }, async () => {
   const probe = String.raw`
 import os
 p = '${zone}/key.txt'
@@ -104,14 +104,22 @@ except OSError as e: print('write:', e.errno)
 try:
     w = os.open('/proc/self/fd/%d' % fd, os.O_RDWR); os.write(w, b'X'); print('reopen-write: ok')
 except OSError as e: print('reopen-write:', e.errno)
+print('again', os.read(os.open(p, os.O_RDONLY), 100))
+try:
+    os.open(p, os.O_WRONLY); print('write-open: ok')
+except OSError as e: print('write-open:', e.errno)
 `;
   writeFile(ws, 'probe.py', probe);
   const a = start(ASK, 'python3 probe.py; echo "rc=$?"');
   const p = await pending();
   assert.match(p.summary, new RegExp(`open ${zone}/key.txt for read`));
-  assert.equal(warden(['approvals', 'approve', p.id], { env }).code, 0);
+  // For this session: the same read again is let through; a write is another operation, asked anew.
+  assert.equal(warden(['approvals', 'approve', '--session', p.id], { env }).code, 0);
   const r = await a.done;
   assert.match(r.out, /content b'SECRET-7f3a91\\n'/, r.err);
+  assert.match(r.out, /again b'SECRET-7f3a91\\n'/);
+  assert.match(r.out, /write-open: 13/, 'the write was asked, nobody answered: denied');
+  assert.equal((r.err.match(/approval needed/g) ?? []).length, 2, r.err);
   assert.match(r.out, /write: 9\b/, 'EBADF: the fd is read-only');
   assert.doesNotMatch(r.out, /reopen-write: ok/);
   assert.equal(readFileSync(join(zone, 'key.txt'), 'utf8'), SECRET, 'the host file is unchanged');
