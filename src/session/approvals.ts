@@ -1,4 +1,5 @@
-import type { ApprovalAnswer, ApprovalBroker, ApprovalRequest } from '../approvals/broker.js';
+import type { ApprovalAnswer, ApprovalBroker, ApprovalRequest, PendingApproval } from '../approvals/broker.js';
+import type { TerminalPrompter } from '../approvals/terminal.js';
 import type { AuditEventInput } from '../audit/record.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { kernelClassifyMapping } from '../mediate/classify-map.js';
@@ -6,7 +7,9 @@ import { kernelClassifyMapping } from '../mediate/classify-map.js';
 /**
  * Approvals for one session: a broker bound to the policy's timeout, reachable from another
  * terminal through `warden approvals` (the per-session socket in Warden's run directory, which the
- * sandbox cannot reach). Every request, answer and timeout is audited with who answered.
+ * sandbox cannot reach) and, when Warden runs on an interactive terminal, asked on that terminal
+ * too (src/approvals/terminal.ts); the first answer wins. Every request, answer and timeout is
+ * audited with who answered.
  *
  * Started lazily: the broker and its socket come up on the first request, so sessions that never
  * ask pay nothing at start-up (and `warden approvals list` has nothing to show before then). A
@@ -33,6 +36,11 @@ export async function startApprovals(o: {
   audit: (ev: AuditEventInput) => void;
   /** One line for the person at Warden's terminal when something waits for them. */
   notify?: (line: string) => void;
+  /**
+   * Warden runs on an interactive terminal: ask there. `sandboxInit` is the host pid of the
+   * sandbox's init once it exists; its tree is paused while the prompt is up.
+   */
+  terminal?: { sandboxInit: () => Promise<number | null> };
 }): Promise<SessionApprovals | undefined> {
   if (!canAsk(o.policy)) return undefined;
   let closed = false;
@@ -41,9 +49,12 @@ export async function startApprovals(o: {
     (started ??= (async () => {
       // Loaded only when needed: the socket protocol's validator is not start-up weight for the rest.
       const [{ ApprovalBroker }, { ApprovalsServer }] = await Promise.all([import('../approvals/broker.js'), import('../approvals/server.js')]);
+      const notice = (p: PendingApproval, why = '') =>
+        o.notify?.(`warden: approval needed [${p.id}]: ${p.summary} — run \`warden approvals approve ${p.id}\` or \`warden approvals deny ${p.id}\` (timeout ${o.policy.approvalTimeoutSec}s)${why ? ` (${why})` : ''}\n`);
+      let prompter: TerminalPrompter | undefined;
       const broker = new ApprovalBroker({
         timeoutMs: o.policy.approvalTimeoutSec * 1000,
-        onEvent: (e) =>
+        onEvent: (e) => {
           o.audit({
             session: o.session,
             kind: `approval.${e.type}`,
@@ -51,21 +62,27 @@ export async function startApprovals(o: {
             rule: e.pending.rule,
             ...(e.answer ? { decision: e.answer.decision } : { decision: 'approve' }),
             detail: { id: e.pending.id, binding: e.pending.binding, ...(e.answer ? { by: e.answer.by, scope: e.answer.scope } : {}) },
-          }),
-        onPending: (p) => o.notify?.(`warden: approval needed [${p.id}]: ${p.summary} — run \`warden approvals approve ${p.id}\` or \`warden approvals deny ${p.id}\` (timeout ${o.policy.approvalTimeoutSec}s)\n`),
+          });
+          // Settled anywhere (this terminal, another one, the timer, the end of the session).
+          if (e.answer && (e.type === 'answer' || e.type === 'timeout')) prompter?.settled(e.pending.id, e.answer);
+        },
+        onPending: (p) => (prompter ? prompter.offer(p) : notice(p)),
       });
+      if (o.terminal) prompter = await terminalPrompter(broker, o.terminal.sandboxInit, notice);
       const server = new ApprovalsServer({ broker, session: o.session, runDir: o.runDir });
       try {
         await server.start();
       } catch (e) {
         broker.close();
+        await prompter?.close();
         throw e;
       }
       if (closed) broker.close();
       return {
         broker,
         async close() {
-          broker.close();
+          broker.close(); // denies what is pending; the prompt shows it and restores the terminal
+          await prompter?.close();
           await server.close();
         },
       };
@@ -109,4 +126,17 @@ export async function startApprovals(o: {
       if (started) await (await started.catch(() => undefined))?.close();
     },
   };
+}
+
+/** The prompt on Warden's terminal; undefined when there is no controlling terminal after all. */
+async function terminalPrompter(broker: ApprovalBroker, sandboxInit: () => Promise<number | null>, fallback: (p: PendingApproval, why: string) => void): Promise<TerminalPrompter | undefined> {
+  const [{ TerminalPrompter }, { openControllingTty }, { sandboxTreePause }] = await Promise.all([
+    import('../approvals/terminal.js'),
+    import('../approvals/tty.js'),
+    import('../approvals/tree-pause.js'),
+  ]);
+  const tty = openControllingTty();
+  if (!tty) return undefined;
+  const who = `terminal:${tty.name} uid ${process.getuid?.() ?? '?'}`;
+  return new TerminalPrompter({ tty, pause: sandboxTreePause(sandboxInit), broker, who, fallback });
 }

@@ -119,7 +119,9 @@ export async function runSession(o: RunOptions): Promise<number> {
   let approvals: Awaited<ReturnType<typeof startApprovals>>;
   let egress: Awaited<ReturnType<typeof startEgress>> | undefined;
   try {
-    approvals = await startApprovals({ policy, session, runDir: dirs.run, audit: (ev) => audit?.enqueue(ev), notify: o.stderr });
+    // On an interactive terminal approvals are also asked there, with the sandbox's tree paused.
+    let sandboxInit: Promise<number | null> = Promise.resolve(null);
+    approvals = await startApprovals({ policy, session, runDir: dirs.run, audit: (ev) => audit?.enqueue(ev), notify: o.stderr, ...(o.interactive ? { terminal: { sandboxInit: () => sandboxInit } } : {}) });
     // Exec mediation brings the classifier: its module loads while the sandbox is being built.
     const mediationModule = import('./exec-mediation.js');
     mediationModule.catch(() => undefined);
@@ -142,6 +144,7 @@ export async function runSession(o: RunOptions): Promise<number> {
     // only on release, so nothing runs unaudited (a failed audit open withdraws the sandbox).
     plan.flags.goGate = true;
     const handle = launchSandbox(plan, { stdio: 'inherit' });
+    sandboxInit = handle.initPid;
     killTree = () => handle.kill('SIGKILL');
     opening = openLog();
     try {
