@@ -8,3 +8,11 @@ export function percentiles(samples: Float64Array | number[], ps: number[]): Rec
   }
   return out;
 }
+
+/** `--name N` from the command line, or `def`. */
+export function numArg(name: string, def: number, argv: readonly string[] = process.argv.slice(2)): number {
+  const i = argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(argv[i + 1]) : def;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} wants a positive number`);
+  return v;
+}

@@ -3,13 +3,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AuditEventInput } from '../../src/audit/record.js';
-import { createCommandContext } from '../../src/mediate/command-decision.js';
-import { ExecMediator } from '../../src/mediate/exec-mediator.js';
-import { FileMediator } from '../../src/mediate/file-mediator.js';
-import { immutablePaths } from '../../src/mediate/immutable.js';
-import { traceeFs } from '../../src/mediate/tracee-fs.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { launchSandbox } from '../../src/sandbox/launch.js';
+import type { SandboxSpec } from '../../src/sandbox/spec.js';
+import { startExecMediation } from '../../src/session/exec-mediation.js';
 import { buildAsanHelper, cleanup, defaultSpec, makeCtx, planFor, SANITIZER_REPORT, type Ctx } from '../sandbox/harness.js';
 import { writeFile } from '../helpers/tmp.js';
 
@@ -31,6 +28,36 @@ after(() => {
   built.remove();
 });
 
+/** Runs `script` in a sandbox whose helper is the ASan/UBSan build, mediated as `warden run` wires it. */
+async function underAsan(policyYaml: string, script: string, over: Partial<SandboxSpec> = {}) {
+  const pol = writeFile(c.root, `asan-${Math.random().toString(36).slice(2)}.yaml`, policyYaml);
+  const { policy } = await loadPolicy({ file: pol, workspace: c.ws, home: c.home, cwd: c.ws });
+  const plan = await planFor(defaultSpec(c, ['bash', '-c', script], { mediateExec: true, cwd: c.ws, ...over }));
+  const h = launchSandbox(plan, { stdio: ['ignore', 'pipe', 'pipe'], helperPath: built.path });
+  const records: AuditEventInput[] = [];
+  let fatal: Error | undefined;
+  const m = startExecMediation({
+    policy,
+    plan,
+    handle: h,
+    session: 'asan',
+    audit: (ev) => records.push(ev),
+    onFatal: (e) => {
+      fatal = e;
+      h.kill('SIGKILL');
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  h.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  h.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => h.kill('SIGKILL'), 100_000);
+  const result = await h.result;
+  clearTimeout(timer);
+  m?.close();
+  return { stdout, stderr, result, records, fatal };
+}
+
 const SCRIPT = String.raw`
 for i in $(seq 200); do /bin/true $i; done
 for i in $(seq 200); do /bin/true; done
@@ -46,32 +73,10 @@ echo done
 `;
 
 test('the notify loop is clean under ASan/UBSan and still decides every exec', { timeout: 120_000 }, async () => {
-  const pol = writeFile(c.root, 'asan-policy.yaml', 'version: 1\ncommands:\n  - id: no-touch\n    match: [touch]\n    decision: deny\n    message: no touching here\n');
-  const { policy } = await loadPolicy({ file: pol, workspace: c.ws, home: c.home, cwd: c.ws });
-  const plan = await planFor(defaultSpec(c, ['bash', '-c', SCRIPT], { mediateExec: true, cwd: c.ws }));
-  const h = launchSandbox(plan, { stdio: ['ignore', 'pipe', 'pipe'], helperPath: built.path });
-  const records: AuditEventInput[] = [];
-  let fatal: Error | undefined;
-  const m = new ExecMediator({
-    channel: h.mediation!,
-    session: 'asan',
-    context: createCommandContext(policy),
-    immutable: immutablePaths(plan.mounts),
-    audit: (ev) => records.push(ev),
-    fsFor: traceeFs,
-    onFatal: (e) => {
-      fatal = e;
-      h.kill('SIGKILL');
-    },
-  });
-  let stdout = '';
-  let stderr = '';
-  h.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  h.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => h.kill('SIGKILL'), 100_000);
-  const result = await h.result;
-  clearTimeout(timer);
-  m.close();
+  const { stdout, stderr, result, records, fatal } = await underAsan(
+    'version: 1\ncommands:\n  - id: no-touch\n    match: [touch]\n    decision: deny\n    message: no touching here\n',
+    SCRIPT,
+  );
   assert.equal(fatal, undefined);
   assert.doesNotMatch(stderr, SANITIZER_REPORT, stderr.slice(-3000));
   assert.equal(result.exitCode, 0, stderr.slice(-2000));
@@ -113,35 +118,11 @@ test('the open path of the notify loop (ask zones, ADDFD, sealed copies) is clea
   writeFile(zone, 'granted.txt', 'g'.repeat(1 << 20));
   writeFile(zone, 'no.txt', 'NO\n');
   writeFile(zone, 'asked.txt', 'ASKED\n');
-  const pol = writeFile(c.root, 'asan-ask.yaml', `version: 1\nfilesystem:\n  read: [${zone}/granted.txt]\n  ask: [${zone}]\n  deny: [${zone}/no.txt]\n`);
-  const { policy } = await loadPolicy({ file: pol, workspace: c.ws, home: c.home, cwd: c.ws });
-  const plan = await planFor(defaultSpec(c, ['bash', '-c', OPENS], { mediateExec: true, cwd: c.ws, askPaths: [zone] }));
-  const h = launchSandbox(plan, { stdio: ['ignore', 'pipe', 'pipe'], helperPath: built.path });
-  const records: AuditEventInput[] = [];
-  let fatal: Error | undefined;
-  let files: FileMediator | undefined;
-  const m = new ExecMediator({
-    channel: h.mediation!,
-    session: 'asan',
-    context: createCommandContext(policy),
-    immutable: immutablePaths(plan.mounts),
-    audit: (ev) => records.push(ev),
-    fsFor: traceeFs,
-    onFatal: (e) => {
-      fatal = e;
-      h.kill('SIGKILL');
-    },
-    onOpen: (r) => files!.handle(r),
-  });
-  files = new FileMediator({ policy, zones: plan.ask, session: 'asan', audit: (ev) => records.push(ev), fsFor: traceeFs, send: (f) => m.send(f) });
-  let stdout = '';
-  let stderr = '';
-  h.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  h.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => h.kill('SIGKILL'), 100_000);
-  const result = await h.result;
-  clearTimeout(timer);
-  m.close();
+  const { stdout, stderr, result, records, fatal } = await underAsan(
+    `version: 1\nfilesystem:\n  read: [${zone}/granted.txt]\n  ask: [${zone}]\n  deny: [${zone}/no.txt]\n`,
+    OPENS,
+    { askPaths: [zone] },
+  );
   assert.equal(fatal, undefined);
   assert.doesNotMatch(stderr, SANITIZER_REPORT, stderr.slice(-3000));
   assert.equal(result.exitCode, 0, stderr.slice(-2000));

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pendingApproval, spawnWarden } from '../helpers/approvals.js';
 import { WARDEN_BIN, warden } from '../helpers/cli.js';
 import { tempDir, writeFile } from '../helpers/tmp.js';
 
@@ -167,23 +168,11 @@ test('warn: the program runs and the audit record is flagged; every exec is audi
 const APPROVE_MKDIR = policy('approve-mkdir', `commands:\n  - id: ask-mkdir\n    match: [mkdir]\n    decision: approve\napprovals:\n  timeout: 4\n`);
 
 function startHeld(ws: string, dir: string) {
-  const c = spawn(process.execPath, [WARDEN_BIN, 'run', '--policy', APPROVE_MKDIR, '--workspace', ws, '--', 'bash', '-c', `mkdir ${dir}; echo "rc=$?"`], { cwd: ws, env });
-  let out = '';
-  c.stdout.on('data', (d) => (out += d));
-  c.stderr.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number; out: string }>((resolve) => c.on('close', (code) => resolve({ code: code ?? -1, out })));
-  return { child: c, done };
+  const h = spawnWarden(['run', '--policy', APPROVE_MKDIR, '--workspace', ws, '--', 'bash', '-c', `mkdir ${dir}; echo "rc=$?"`], { cwd: ws, env });
+  return { child: h.child, done: h.done.then((r) => ({ code: r.code, out: r.out + r.err })) };
 }
 
-async function pending(): Promise<{ id: string; summary: string }> {
-  for (let i = 0; i < 200; i++) {
-    const l = warden(['approvals', 'list', '--json'], { env });
-    const list = l.code === 0 ? (JSON.parse(l.stdout) as Array<{ id: string; summary: string }>) : [];
-    if (list[0]) return list[0];
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no approval request appeared');
-}
+const pending = () => pendingApproval(env);
 
 test('approve from a second terminal: the held exec runs; deny: it does not; timeout: it does not', { timeout: 90_000 }, async () => {
   const ws = workspace('approvals');

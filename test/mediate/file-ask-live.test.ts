@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WARDEN_BIN, warden } from '../helpers/cli.js';
+import { pendingApproval, spawnWarden } from '../helpers/approvals.js';
+import { warden } from '../helpers/cli.js';
 import { tempDir, writeFile } from '../helpers/tmp.js';
 
 /**
@@ -47,25 +48,8 @@ function run(pol: string, script: string, timeout = 60_000) {
   return warden(['run', '--policy', pol, '--workspace', ws, '--', 'bash', '-c', script], { cwd: ws, env, timeout });
 }
 
-function start(pol: string, script: string) {
-  const c = spawn(process.execPath, [WARDEN_BIN, 'run', '--policy', pol, '--workspace', ws, '--', 'bash', '-c', script], { cwd: ws, env });
-  let out = '';
-  let err = '';
-  c.stdout.on('data', (d) => (out += d));
-  c.stderr.on('data', (d) => (err += d));
-  const done = new Promise<{ code: number; out: string; err: string }>((resolve) => c.on('close', (code) => resolve({ code: code ?? -1, out, err })));
-  return { child: c, done };
-}
-
-async function pending(): Promise<{ id: string; summary: string }> {
-  for (let i = 0; i < 200; i++) {
-    const l = warden(['approvals', 'list', '--json'], { env });
-    const list = l.code === 0 ? (JSON.parse(l.stdout) as Array<{ id: string; summary: string }>) : [];
-    if (list[0]) return list[0];
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no approval request appeared');
-}
+const start = (pol: string, script: string) => spawnWarden(['run', '--policy', pol, '--workspace', ws, '--', 'bash', '-c', script], { cwd: ws, env });
+const pending = () => pendingApproval(env);
 
 function fileEvents(): Array<Record<string, any>> {
   const r = warden(['audit', 'show', '--json'], { env, maxBuffer: 1 << 30 });
