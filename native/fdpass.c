@@ -1,6 +1,6 @@
 /*
- * warden-fdpass.node: the one thing Node cannot do itself — send a file descriptor over a unix
- * stream socket (SCM_RIGHTS). The egress proxy (src/egress/handoff.ts) uses it to hand a connected,
+ * warden-fdpass.node: the socket operations Node cannot do itself. Sending a file descriptor over
+ * a unix stream socket (SCM_RIGHTS): the egress proxy (src/egress/handoff.ts) uses it to hand a connected,
  * policy-checked upstream socket to the relay in the sandbox's network namespace, which then moves
  * the tunnel's bytes without the supervisor (native/PLAN.md §2b).
  *
@@ -10,6 +10,8 @@
  *     report its own. TCP_INFO counts the SYN and each FIN as a byte: the SYN is taken out, and a
  *     FIN where the state shows it; in TCP_CLOSE (both FINs exchanged, or a reset) it cannot, so
  *     each count may be one byte high there.
+ *   peerCred(fd) -> [pid, uid, gid] of a unix socket's peer (SO_PEERCRED, fixed by the kernel at
+ *     connect): who is answering on the approvals socket (src/approvals/server.ts).
  *
  * Invariant: one sendmsg carrying exactly `record` and exactly one fd, never split (a record of at
  * most 64 bytes on a unix stream socket is queued whole or not at all). It opens nothing, keeps no
@@ -88,12 +90,30 @@ static napi_value tcp_counts(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value peer_cred(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out, v;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
+    return fail(env, "peerCred(fd)");
+  struct ucred cr;
+  socklen_t len = sizeof cr;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof cr) return fail(env, "peerCred: SO_PEERCRED unavailable");
+  napi_create_array_with_length(env, 3, &out);
+  napi_create_int64(env, cr.pid, &v), napi_set_element(env, out, 0, v);
+  napi_create_int64(env, cr.uid, &v), napi_set_element(env, out, 1, v);
+  napi_create_int64(env, cr.gid, &v), napi_set_element(env, out, 2, v);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   if (napi_create_function(env, "sendFd", NAPI_AUTO_LENGTH, send_fd, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "sendFd", fn) != napi_ok ||
       napi_create_function(env, "tcpCounts", NAPI_AUTO_LENGTH, tcp_counts, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "tcpCounts", fn) != napi_ok)
+      napi_set_named_property(env, exports, "tcpCounts", fn) != napi_ok ||
+      napi_create_function(env, "peerCred", NAPI_AUTO_LENGTH, peer_cred, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "peerCred", fn) != napi_ok)
     return NULL;
   return exports;
 }

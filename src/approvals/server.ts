@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { WardenError } from '../errors.js';
+import { fdOf, loadNativeAddon } from '../native-addon.js';
 import type { ApprovalBroker } from './broker.js';
 import { MAX_LINE, requestSchema, type ApprovalsResponse } from './protocol.js';
 
@@ -11,7 +12,7 @@ import { MAX_LINE, requestSchema, type ApprovalsResponse } from './protocol.js';
  * Who may answer: only the same user. The directory is created 0700 and must be owned by us (a
  * pre-created directory owned by someone else is refused, so no other user can plant or reach
  * the socket), the socket is 0600, and each connection's peer credentials are checked with
- * `peerCred` (SO_PEERCRED via the native helper) when available. The sandbox never sees this
+ * `peerCred` (SO_PEERCRED via the native addon, `nativePeerCred`) when available. The sandbox never sees this
  * directory: it is Warden state, which the mount namespace does not contain and Landlock does
  * not grant.
  */
@@ -19,6 +20,21 @@ import { MAX_LINE, requestSchema, type ApprovalsResponse } from './protocol.js';
 export interface PeerCred {
   uid: number;
   pid: number;
+}
+
+/**
+ * SO_PEERCRED through the native addon, when it was built; without it, who may answer rests on
+ * the directory and socket permissions alone (0700 / 0600, owned by us).
+ */
+export function nativePeerCred(): ((sock: Socket) => Promise<PeerCred | undefined>) | undefined {
+  const addon = loadNativeAddon();
+  if (!addon) return undefined;
+  return async (sock) => {
+    const fd = fdOf(sock);
+    if (fd === undefined) return undefined;
+    const [pid, uid] = addon.peerCred(fd);
+    return { pid, uid };
+  };
 }
 
 export interface ApprovalsServerOptions {

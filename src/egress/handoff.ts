@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { packageRoot } from '../package-root.js';
+import { fdOf, loadNativeAddon, type NativeAddon } from '../native-addon.js';
 import type { Conn } from './conn.js';
 
 /**
@@ -29,23 +27,10 @@ import type { Conn } from './conn.js';
  * tunnel simply stays in the supervisor (tunnel.ts splices it as before).
  */
 
-export interface FdPass {
-  /** 1 = sent; 0 = EAGAIN, nothing sent. Throws on any other error. */
-  sendFd(unixFd: number, fd: number, record: Buffer): number;
-  /** [bytes the peer acknowledged, bytes received] of a TCP socket (TCP_INFO). Throws if unavailable. */
-  tcpCounts(fd: number): [number, number];
-}
+export type FdPass = Pick<NativeAddon, 'sendFd' | 'tcpCounts'>;
 
-/** Loads native/build/warden-fdpass.node of this package; null when it was not built. */
-export function loadFdPass(): FdPass | null {
-  try {
-    const req = createRequire(import.meta.url);
-    const m = req(join(packageRoot(), 'native', 'build', 'warden-fdpass.node')) as Partial<FdPass>;
-    return typeof m.sendFd === 'function' && typeof m.tcpCounts === 'function' ? (m as FdPass) : null;
-  } catch {
-    return null;
-  }
-}
+/** The addon (native/build/warden-fdpass.node); null when it was not built. */
+export const loadFdPass = (): FdPass | null => loadNativeAddon();
 
 const HANDOFF = Buffer.from('WRH1');
 const SWITCH = Buffer.from('WRS1');
@@ -62,11 +47,7 @@ export interface RelayReport {
   error: string | null;
 }
 
-/** The libuv handle's fd (Linux): node exposes no public accessor for it. */
-export function fdOf(s: Socket): number | undefined {
-  const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-}
+export { fdOf };
 
 /** Resolves once everything queued on `s` has been handed to the kernel (false: it failed). */
 function flushed(s: Socket): Promise<boolean> {

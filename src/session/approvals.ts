@@ -48,7 +48,7 @@ export async function startApprovals(o: {
   const start = () =>
     (started ??= (async () => {
       // Loaded only when needed: the socket protocol's validator is not start-up weight for the rest.
-      const [{ ApprovalBroker }, { ApprovalsServer }] = await Promise.all([import('../approvals/broker.js'), import('../approvals/server.js')]);
+      const [{ ApprovalBroker }, { ApprovalsServer, nativePeerCred }] = await Promise.all([import('../approvals/broker.js'), import('../approvals/server.js')]);
       const notice = (p: PendingApproval, why = '') =>
         o.notify?.(`warden: approval needed [${p.id}]: ${p.summary} — run \`warden approvals approve ${p.id}\` or \`warden approvals deny ${p.id}\` (timeout ${o.policy.approvalTimeoutSec}s)${why ? ` (${why})` : ''}\n`);
       let prompter: TerminalPrompter | undefined;
@@ -69,7 +69,8 @@ export async function startApprovals(o: {
         onPending: (p) => (prompter ? prompter.offer(p) : notice(p)),
       });
       if (o.terminal) prompter = await terminalPrompter(broker, o.terminal.sandboxInit, notice);
-      const server = new ApprovalsServer({ broker, session: o.session, runDir: o.runDir });
+      const peerCred = nativePeerCred();
+      const server = new ApprovalsServer({ broker, session: o.session, runDir: o.runDir, ...(peerCred ? { peerCred } : {}) });
       try {
         await server.start();
       } catch (e) {

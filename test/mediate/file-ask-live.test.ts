@@ -51,11 +51,12 @@ function run(pol: string, script: string, timeout = 60_000) {
 const start = (pol: string, script: string) => spawnWarden(['run', '--policy', pol, '--workspace', ws, '--', 'bash', '-c', script], { cwd: ws, env });
 const pending = () => pendingApproval(env);
 
-function fileEvents(): Array<Record<string, any>> {
+function allEvents(): Array<Record<string, any>> {
   const r = warden(['audit', 'show', '--json'], { env, maxBuffer: 1 << 30 });
   assert.equal(r.code, 0, r.stderr);
-  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e['kind'] === 'file');
+  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
 }
+const fileEvents = () => allEvents().filter((e) => e['kind'] === 'file');
 
 test('control: without an ask zone the read grant makes the secret readable', { timeout: 60_000 }, () => {
   const r = run(OPEN, `cat ${zone}/key.txt`);
@@ -107,6 +108,9 @@ except OSError as e: print('write-open:', e.errno)
   assert.match(r.out, /write: 9\b/, 'EBADF: the fd is read-only');
   assert.doesNotMatch(r.out, /reopen-write: ok/);
   assert.equal(readFileSync(join(zone, 'key.txt'), 'utf8'), SECRET, 'the host file is unchanged');
+  const answer = allEvents().find((e) => e['kind'] === 'approval.answer' && e['detail']['id'] === p.id);
+  assert.match(answer?.['detail']?.['by'] ?? '', new RegExp(`^uid:${process.getuid!()} pid:\\d+$`), 'who answered: SO_PEERCRED of the answering process');
+  assert.equal(answer?.['detail']?.['scope'], 'session');
   const ev = fileEvents().find((e) => e['resource'] === `${zone}/key.txt` && e['decision'] === 'allow');
   assert.equal(ev?.['detail']?.['handedOver'], 'sealed copy');
   assert.equal(ev?.['detail']?.['approval'], 'allow');

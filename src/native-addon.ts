@@ -1,0 +1,37 @@
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { packageRoot } from './package-root.js';
+
+/**
+ * native/build/warden-fdpass.node (native/fdpass.c): the few socket operations Node cannot do
+ * itself. Loaded once, on first use; null when it was not built (callers then fall back or refuse,
+ * each as its own invariant says).
+ */
+export interface NativeAddon {
+  /** 1 = sent; 0 = EAGAIN, nothing sent. Throws on any other error. */
+  sendFd(unixFd: number, fd: number, record: Buffer): number;
+  /** [bytes the peer acknowledged, bytes received] of a TCP socket (TCP_INFO). Throws if unavailable. */
+  tcpCounts(fd: number): [number, number];
+  /** [pid, uid, gid] of a unix socket's peer, as the kernel recorded them at connect (SO_PEERCRED). Throws if unavailable. */
+  peerCred(fd: number): [number, number, number];
+}
+
+let loaded: NativeAddon | null | undefined;
+
+export function loadNativeAddon(): NativeAddon | null {
+  if (loaded !== undefined) return loaded;
+  try {
+    const m = createRequire(import.meta.url)(join(packageRoot(), 'native', 'build', 'warden-fdpass.node')) as Partial<NativeAddon>;
+    loaded = typeof m.sendFd === 'function' && typeof m.tcpCounts === 'function' && typeof m.peerCred === 'function' ? (m as NativeAddon) : null;
+  } catch {
+    loaded = null;
+  }
+  return loaded;
+}
+
+/** The libuv handle's fd (Linux): node exposes no public accessor for it. */
+export function fdOf(s: Socket): number | undefined {
+  const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
