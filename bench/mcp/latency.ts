@@ -9,11 +9,14 @@
  *   BENCH_UPSTREAM=sandbox  direct: warden run -- node fixture; gateway: warden mcp (which starts
  *                           the same warden run). Sandbox start-up happens before timing begins.
  * Both sides use the SDK's Client; blocks of calls alternate between the two so machine noise hits
- * both alike. BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the
+ * both alike. Besides the latencies it reports, for the timed calls, the gateway process's own CPU
+ * time per call (all its threads, from each /proc/PID/task/TID/schedstat: a figure the machine's load
+ * hardly moves) and how long its threads waited for a CPU per call (the load's share of the tail),
+ * with the 1-minute load average. BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the
  * gateway's node. Run: node dist/bench/mcp/latency.js  (or node --import tsx bench/mcp/latency.ts)
  */
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -41,11 +44,28 @@ const N = Number(process.env['BENCH_CALLS'] ?? 1000);
 const BLOCK = 100;
 const WARMUP = 200;
 
-async function connect(args: string[], env: Record<string, string>): Promise<Client> {
-  const c = new Client({ name: 'bench', version: '1' });
-  await c.connect(new StdioClientTransport({ command: process.execPath, args, cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env }, stderr: 'ignore' }));
-  await c.listTools();
-  return c;
+async function connect(args: string[], env: Record<string, string>): Promise<{ client: Client; pid: number | null }> {
+  const client = new Client({ name: 'bench', version: '1' });
+  const transport = new StdioClientTransport({ command: process.execPath, args, cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env }, stderr: 'ignore' });
+  await client.connect(transport);
+  await client.listTools();
+  return { client, pid: transport.pid };
+}
+
+/** Nanoseconds a process's threads ran and waited runnable for a CPU (/proc/PID/task/TID/schedstat). */
+function schedstat(pid: number | null): { run: number; wait: number } {
+  const total = { run: 0, wait: 0 };
+  if (pid === null) return { run: NaN, wait: NaN };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      total.run += run ?? NaN;
+      total.wait += wait ?? NaN;
+    } catch {
+      /* a thread that just exited */
+    }
+  }
+  return total;
 }
 
 async function timeCalls(c: Client, n: number, out: number[]): Promise<void> {
@@ -67,17 +87,20 @@ try {
   const env = { WARDEN_HOME: join(dir, 'wh') };
   const server = [process.execPath, ...FIXTURE_ARGV];
   const sandboxed = (argv: string[]): string[] => [join(ROOT, 'bin', 'warden.js'), 'run', '--policy', policy, '--workspace', ws, '--', ...argv];
-  const direct = await connect(UPSTREAM === 'sandbox' ? sandboxed(server) : FIXTURE_ARGV, env);
-  const gated = await connect([...gatewayArgv, '--policy', policy, '--workspace', ws, '--lockfile', join(dir, 'lock.json'), '--quiet', '--session', 'bench', '--', ...server], env);
+  const { client: direct } = await connect(UPSTREAM === 'sandbox' ? sandboxed(server) : FIXTURE_ARGV, env);
+  const { client: gated, pid: gatewayPid } = await connect([...gatewayArgv, '--policy', policy, '--workspace', ws, '--lockfile', join(dir, 'lock.json'), '--quiet', '--session', 'bench', '--', ...server], env);
   const scratch: number[] = [];
   await timeCalls(direct, WARMUP, scratch);
   await timeCalls(gated, WARMUP, scratch);
   const d: number[] = [];
   const g: number[] = [];
+  const load = loadavg()[0] ?? NaN;
+  const before = schedstat(gatewayPid);
   for (let done = 0; done < N; done += BLOCK) {
     await timeCalls(direct, Math.min(BLOCK, N - done), d);
     await timeCalls(gated, Math.min(BLOCK, N - done), g);
   }
+  const after = schedstat(gatewayPid);
   await direct.close();
   await gated.close();
   const pd = percentiles(d, [50, 99]);
@@ -92,6 +115,9 @@ try {
       direct_ms: { p50: pd[50], p99: pd[99] },
       gateway_ms: { p50: pg[50], p99: pg[99] },
       added_ms: { p50: addedP50, p99: addedP99 },
+      gateway_cpu_us_per_call: Math.round((after.run - before.run) / N / 100) / 10,
+      gateway_runq_wait_us_per_call: Math.round((after.wait - before.wait) / N / 100) / 10,
+      load1: load,
       budget_added_p99_ms: 2,
       within_budget: addedP99 <= 2,
     }),

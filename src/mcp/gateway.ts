@@ -635,8 +635,9 @@ export class GatewaySession {
     if (info.progressKey) this.progress.delete(info.progressKey);
     if (p.cancelled) return; // the client gave up on it; a late answer is not delivered
     let out: JSONRPCMessage = msg;
+    const after: AuditRecord[] = [];
     if (c.kind === 'result') {
-      const replaced = this.transformResult(info, c.result);
+      const replaced = this.transformResult(info, c.result, after);
       if (replaced === undefined) {
         this.audit({ kind: 'mcp.protocol', decision: 'deny', rule: 'mcp.malformed', detail: { side: 'upstream', reason: `invalid ${info.method} result`, id: p.originalId } });
         return this.sendClient(errorResponse(p.originalId, GatewayError.BadUpstreamResponse, `warden: the upstream server sent an invalid ${info.method} result`));
@@ -644,10 +645,15 @@ export class GatewaySession {
       if (replaced !== c.result) out = { ...(msg as object), result: replaced } as JSONRPCMessage;
     }
     this.sendClient(withId(out, p.originalId));
+    // A result's records (findings, taint, the result) are enqueued right after its delivery, off
+    // the response's path: the result was inspected, redacted and the taint marked before it was
+    // sent, and no other event can be recorded in between (this handler is synchronous), so the
+    // log's order is the same.
+    for (const rec of after) this.audit(rec);
   }
 
   /** Result interception. Returns the result to deliver, or undefined when it must be refused. */
-  private transformResult(info: Extract<UpInfo, { kind: 'forward' }>, result: Record<string, unknown>): Record<string, unknown> | undefined {
+  private transformResult(info: Extract<UpInfo, { kind: 'forward' }>, result: Record<string, unknown>, after: AuditRecord[]): Record<string, unknown> | undefined {
     switch (info.method) {
       case 'initialize':
         return this.onInitialize(result);
@@ -660,12 +666,12 @@ export class GatewaySession {
           this.tasks.set(task['taskId'], info.call!);
           return result;
         }
-        return this.onCallResult(info.call!, result);
+        return this.onCallResult(info.call!, result, after);
       }
       case 'tasks/result': {
         const call = info.taskId !== undefined ? this.tasks.get(info.taskId) : undefined;
         // A task result of unknown origin is still inspected, and conservatively taints.
-        return this.onCallResult(call ?? { tool: '(task)', labels: { sensitive: true, sink: false, why: ['unknown task'] } }, result);
+        return this.onCallResult(call ?? { tool: '(task)', labels: { sensitive: true, sink: false, why: ['unknown task'] } }, result, after);
       }
       default:
         return result;
@@ -696,18 +702,19 @@ export class GatewaySession {
     return result;
   }
 
-  private onCallResult(call: CallInfo, result: Record<string, unknown>): Record<string, unknown> {
+  /** Inspects (and redacts) a call's result and marks the taint; its audit records go to `after`. */
+  private onCallResult(call: CallInfo, result: Record<string, unknown>, after: AuditRecord[]): Record<string, unknown> {
     const resource = `${this.opts.serverName}/${call.tool}`;
     const scan = scanResult(result, { hostAllowed: this.hostAllowed, redactAtLeast: this.ext.inspect.redactResults ? this.ext.inspect.minSeverity : undefined });
     const isError = result['isError'] === true;
     if (scan.findings.length) {
-      this.audit({ kind: 'mcp.finding', resource, decision: scan.redactions ? 'redact' : 'allow', rule: 'mcp.inspect', detail: { target: 'result', findings: scan.findings.slice(0, 20), redactions: scan.redactions } });
+      after.push({ kind: 'mcp.finding', resource, decision: scan.redactions ? 'redact' : 'allow', rule: 'mcp.inspect', detail: { target: 'result', findings: scan.findings.slice(0, 20), redactions: scan.redactions } });
     }
     if (call.labels.sensitive && !isError) {
       this.opts.taint.mark({ server: this.opts.serverName, tool: call.tool, at: new Date().toISOString() });
-      this.audit({ kind: 'mcp.taint', resource, detail: { reason: `sensitive tool returned data (${call.labels.why.join(', ')})` } });
+      after.push({ kind: 'mcp.taint', resource, detail: { reason: `sensitive tool returned data (${call.labels.why.join(', ')})` } });
     }
-    this.audit({ kind: 'mcp.result', resource, detail: { isError, findings: scan.findings.length, redactions: scan.redactions } });
+    after.push({ kind: 'mcp.result', resource, detail: { isError, findings: scan.findings.length, redactions: scan.redactions } });
     return scan.value as Record<string, unknown>;
   }
 

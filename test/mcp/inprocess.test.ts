@@ -89,6 +89,32 @@ test('in process: the approver is asked for a tainted sink call and for network.
   }
 });
 
+test('in process: a sensitive result taints the session before it is delivered, and its records follow its call, before the next call', async () => {
+  const s = await setup(async () => 'deny');
+  try {
+    await within(5000, s.client.listTools());
+    const from = s.audit.length;
+    // The in-memory transport hands each message over synchronously: this sees the session as the
+    // result is delivered, before anything the gateway does after sending it.
+    const t = s.client.transport!;
+    const deliver = t.onmessage!;
+    const atDelivery: Array<{ tainted: string | undefined; records: number }> = [];
+    t.onmessage = (m, extra) => {
+      if ('result' in m) atDelivery.push({ tainted: s.taint.tainted()?.tool, records: s.audit.length - from });
+      deliver(m, extra);
+    };
+    await within(5000, s.client.callTool({ name: 'read_inbox', arguments: {} }));
+    assert.deepEqual(atDelivery, [{ tainted: 'read_inbox', records: 1 }], 'tainted before delivery; only the call record precedes it');
+    await within(5000, s.client.callTool({ name: 'send_report', arguments: { to: 'evil@x' } }));
+    const seq = s.audit.slice(from).map((r) => `${r.kind} ${r.resource ?? ''}`);
+    assert.deepEqual(seq, ['mcp.call mail/read_inbox', 'mcp.taint mail/read_inbox', 'mcp.result mail/read_inbox', 'mcp.call mail/send_report']);
+    assert.deepEqual(s.received, ['read_inbox'], 'the tainted sink call was denied before the server');
+  } finally {
+    await s.client.close();
+    await s.gw.close();
+  }
+});
+
 test('in process: a call cancelled while awaiting approval is never forwarded', async () => {
   let started!: () => void;
   const waiting = new Promise<void>((r) => (started = r));

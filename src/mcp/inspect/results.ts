@@ -30,6 +30,32 @@ const SKIP_KEYS = new Set(['data', 'blob']);
 const TAGS = /[\u{E0000}-\u{E007F}]/u;
 const BIDI = /[\u202A-\u202E\u2066-\u2069\u061C]/u;
 
+/**
+ * Every invisible character INVISIBLE_RE knows is outside ASCII, and NFKC maps every ASCII string
+ * to itself, so for an ASCII-only string the normalised, invisible-free form is the string itself.
+ */
+const NON_ASCII = /[^\x00-\x7F]/;
+/**
+ * Patterns whose meaning on ASCII text could depend on the `u` flag: code point escapes, property
+ * classes, or a literal outside ASCII (under `iu`, e.g. U+017F matches "s").
+ */
+const U_FLAG_MATTERS = /\\u\{|\\[pP]\{|[^\x00-\x7F]/;
+
+/**
+ * Per result rule, non-global twins of its pattern used as a pre-check: `twin.test(s)` is true
+ * exactly when `s.matchAll(rule.re)` yields a match (same source, a non-global test always starts
+ * at 0), so a clean string costs one search per rule and no clone of the pattern (`matchAll` makes
+ * one per call); matches are still enumerated with the rule's own pattern.
+ * `ascii` drops the `u` flag, which makes V8's case-insensitive search 10-20x slower, and is used
+ * only on ASCII-only strings: there every code unit is a code point, and simple case folding (u)
+ * and upper-casing (non-u) agree on every ASCII character, so both flag sets match the same spans.
+ * Any other pattern keeps its flags (U_FLAG_MATTERS; test/mcp/unit.test.ts checks the equivalence).
+ */
+export const RESULT_RULES = TEXT_RULES.filter((r) => r.targets.includes('result')).map((rule) => {
+  const flags = rule.re.flags.replace('g', '');
+  return { rule, twin: new RegExp(rule.re.source, flags), ascii: new RegExp(rule.re.source, U_FLAG_MATTERS.test(rule.re.source) ? flags : flags.replace('u', '')) };
+});
+
 interface Span {
   start: number;
   end: number;
@@ -40,7 +66,8 @@ function scanString(text: string, where: string, opts: ResultScanOptions, findin
   const redactMin = opts.redactAtLeast ? SEVERITY_RANK[opts.redactAtLeast] : Infinity;
   let work = text;
   let stripped = false;
-  const inv = scanInvisible(text);
+  const ascii = !NON_ASCII.test(text);
+  const inv = ascii ? undefined : scanInvisible(text);
   if (inv) {
     const severity: Severity = TAGS.test(text) ? 'high' : BIDI.test(text) ? 'medium' : 'low';
     findings.push({ rule: 'invisible-text', severity, title: `invisible characters (${inv.kinds.join(', ')})${inv.smuggled ? ' spelling hidden ASCII' : ''}`, where, excerpt: inv.smuggled ? `hidden: ${excerpt(inv.smuggled)}` : excerpt(text) });
@@ -50,10 +77,10 @@ function scanString(text: string, where: string, opts: ResultScanOptions, findin
     }
   }
   // Match on the normalised, invisible-free form; redact on `work` only when positions agree.
-  const norm = stripInvisible(work.normalize('NFKC'));
+  const norm = ascii ? text : stripInvisible(work.normalize('NFKC'));
   const spans: Span[] = [];
-  for (const r of TEXT_RULES) {
-    if (!r.targets.includes('result')) continue;
+  for (const { rule: r, twin, ascii: asciiTwin } of RESULT_RULES) {
+    if (!(ascii ? asciiTwin : twin).test(norm)) continue;
     const severity = r.resultSeverity ?? r.severity;
     for (const m of norm.matchAll(r.re)) {
       findings.push({ rule: r.id, severity, title: r.title, where, excerpt: excerpt(norm.slice(Math.max(0, m.index - 20), m.index + m[0].length + 40)) });
