@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { tempDir } from '../helpers/tmp.js';
-import { connectGateway, ENTRY, FIXTURE_CMD, NODE_ARGS, readAudit, readLog, ROOT, textOf, within, writePolicy, writeYaml } from './helpers.js';
+import { auditRecord, connectGateway, ENTRY, FIXTURE_CMD, NODE_ARGS, readAudit, readLog, ROOT, textOf, within, writePolicy, writeYaml } from './helpers.js';
 
 /**
  * The gateway against fixture servers that attack it: poisoned definitions, a rug pull between
@@ -161,7 +161,8 @@ test('injected results are flagged, and redacted when inspect.redactResults is s
     assert.match(text, /\[redacted by warden: hidden-instruction-block\]/);
     assert.match(text, /\[redacted by warden: exfil-image\]/);
     assert.doesNotMatch(text, /evil\.example|Ignore all previous|[\u{E0000}-\u{E007F}]/u);
-    const f = readAudit(join(dir, 'audit.jsonl')).find((r) => r.kind === 'mcp.finding' && r.resource === 'fixture-server/inject')!;
+    const f = (await auditRecord(join(dir, 'audit.jsonl'), (r) => r.kind === 'mcp.finding' && r.resource === 'fixture-server/inject'))!;
+    assert.ok(f, 'the finding is in the log');
     const rules = (f.detail!['findings'] as Array<{ rule: string }>).map((x) => x.rule);
     for (const r of ['hidden-instruction-block', 'ignore-previous', 'exfil-image', 'invisible-text']) assert.ok(rules.includes(r), r);
     assert.equal(f.decision, 'redact');

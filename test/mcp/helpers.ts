@@ -69,6 +69,19 @@ export function readAudit(file: string): AuditLine[] {
     .map((l) => JSON.parse(l) as AuditLine);
 }
 
+/**
+ * The first audit record matching `pred`, waiting for it (up to 5 s): a result's records are
+ * enqueued just after the result is delivered, so a client can see the result first.
+ */
+export async function auditRecord(file: string, pred: (r: AuditLine) => boolean): Promise<AuditLine | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const hit = readAudit(file).find(pred);
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return undefined;
+}
+
 export function readLog(file: string): Array<Record<string, unknown>> {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
