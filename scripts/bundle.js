@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Bundles the CLI into dist/bundle/. Start-up time is a budget (`warden run -- true` ≤ 80 ms):
 // loading one bundle is several times faster than resolving and parsing a hundred small modules.
-// bin/warden.js runs the bundle.
+// bin/warden.cjs (the package bin) runs the bundle.
 //
 // Two builds:
 // - main.js and its chunks (ES modules, split per lazily-loaded subcommand): every command but
 //   `run`, and the audit writer's worker thread.
-// - run.cjs (CommonJS): `warden run` alone. bin/warden.js compiles it through a V8 code cache,
+// - run.cjs (CommonJS): `warden run` alone. bin/warden.cjs compiles it through a V8 code cache,
 //   which Node 20 offers only for classic scripts (vm.Script cachedData), not for ES modules. What
 //   the run path needs only sometimes is split off into files of its own that run.cjs require()s
 //   when needed, so the file compiled on every start stays small: policy-source.cjs (the YAML
@@ -51,6 +51,9 @@ const SPLIT = {
   [src('policy/source.js')]: 'policy-source.cjs',
   [src('approvals/broker.js')]: 'approvals.cjs',
   [src('approvals/server.js')]: 'approvals.cjs',
+  [src('approvals/terminal.js')]: 'approvals.cjs',
+  [src('approvals/tty.js')]: 'approvals.cjs',
+  [src('approvals/tree-pause.js')]: 'approvals.cjs',
 };
 
 /** Resolves imports of split-off modules to the file that holds them (except inside that file). */
@@ -83,7 +86,8 @@ const cjsFiles = {
   'run.cjs': "import { dispatch } from './src/cli/main.ts'; import { runCommand } from './src/cli/run.ts'; export const main = (argv) => dispatch(argv, { run: async () => runCommand });",
   'errors.cjs': "export * from './src/errors.ts';",
   'policy-source.cjs': "export * from './src/policy/source.ts';",
-  'approvals.cjs': "export * from './src/approvals/broker.ts'; export * from './src/approvals/server.ts';",
+  'approvals.cjs':
+    "export * from './src/approvals/broker.ts'; export * from './src/approvals/server.ts'; export * from './src/approvals/terminal.ts'; export * from './src/approvals/tty.ts'; export * from './src/approvals/tree-pause.ts';",
 };
 
 await Promise.all(

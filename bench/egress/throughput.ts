@@ -267,7 +267,7 @@ function sandboxedAgent(scratch: string): Agent {
   const read = ['/usr', '/bin', '/lib', '/lib64', '/etc', join(root, 'dist'), dirname(process.execPath)];
   writeFileSync(policy, `version: 1\nfilesystem:\n  read: ${JSON.stringify(read)}\nnetwork:\n  allow: [bench.test]\n  hosts: { bench.test: 127.0.0.2 }\n`);
   const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: ws, WARDEN_HOME: join(scratch, 'warden'), LANG: 'C.UTF-8' };
-  return agent([process.execPath, join(root, 'bin', 'warden.js'), 'run', '--policy', policy, '--', process.execPath, js, 'agent', '{"route":"proxy-env"}'], { cwd: ws, env });
+  return agent([process.execPath, join(root, 'bin', 'warden.cjs'), 'run', '--policy', policy, '--', process.execPath, js, 'agent', '{"route":"proxy-env"}'], { cwd: ws, env });
 }
 
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;

@@ -86,7 +86,7 @@ try {
   mkdirSync(ws);
   const env = { WARDEN_HOME: join(dir, 'wh') };
   const server = [process.execPath, ...FIXTURE_ARGV];
-  const sandboxed = (argv: string[]): string[] => [join(ROOT, 'bin', 'warden.js'), 'run', '--policy', policy, '--workspace', ws, '--', ...argv];
+  const sandboxed = (argv: string[]): string[] => [join(ROOT, 'bin', 'warden.cjs'), 'run', '--policy', policy, '--workspace', ws, '--', ...argv];
   const { client: direct } = await connect(UPSTREAM === 'sandbox' ? sandboxed(server) : FIXTURE_ARGV, env);
   const { client: gated, pid: gatewayPid } = await connect([...gatewayArgv, '--policy', policy, '--workspace', ws, '--lockfile', join(dir, 'lock.json'), '--quiet', '--session', 'bench', '--', ...server], env);
   const scratch: number[] = [];

@@ -28,7 +28,7 @@ const arg = (name: string, def: number): number => {
 };
 const N = arg('n', 2000);
 const RUNS = arg('runs', 3);
-const WARDEN = fileURLToPath(new URL('../../../bin/warden.js', import.meta.url));
+const WARDEN = fileURLToPath(new URL('../../../bin/warden.cjs', import.meta.url));
 
 const TIMER = String.raw`
 #include <stdio.h>

@@ -23,7 +23,7 @@ import { numArg, percentiles } from '../stats.js';
 
 const N = numArg('n', 20000);
 const RUNS = numArg('runs', 3);
-const WARDEN = fileURLToPath(new URL('../../../bin/warden.js', import.meta.url));
+const WARDEN = fileURLToPath(new URL('../../../bin/warden.cjs', import.meta.url));
 
 const TIMER = String.raw`
 #include <fcntl.h>

@@ -7,8 +7,14 @@
 #
 # Budget (DESIGN.md §5): warden run -- true, cold, <= 80 ms median.
 # "Cold" is a new process every run. Warden keeps a V8 code cache of its run bundle in its state
-# directory (bin/warden.js), filled by the first run (here: the warm-up); the row "warden run (no
+# directory (bin/warden.cjs), filled by the first run (here: the warm-up); the row "warden run (no
 # code cache)" deletes it before every run, so it shows a first run after install or upgrade.
+# Warden runs as installed: bin/warden.cjs executed as a program (npm's bin link), like the peers'
+# own bins. NODE_EXTRA_CA_CERTS matters here: Node parses that file at start-up before any
+# JavaScript runs (~45 ms on the development VM, where it is set globally). The bin hands it over
+# past Node for `warden run` (bin/warden.cjs), so the row "warden run (node bin/warden.cjs)" shows
+# what a plain `node` start costs in the same environment; srt and the codex shim pay it. Run the
+# script again under `env -u NODE_EXTRA_CA_CERTS` for the rows without it.
 # Writes the hyperfine JSON to bench/peers/results/cold-start-<UTC time>.json (or $OUT) and prints
 # a table with each row's ratio to warden.
 set -euo pipefail
@@ -29,9 +35,11 @@ q() { printf '%q ' "$@"; }   # hyperfine -N splits its command like a POSIX shel
 names=() cmds=() preps=()
 add() { names+=("$1"); shift; cmds+=("$(q "$@")"); preps+=("${PREP:-true}"); smoke "${names[-1]}" "$@"; }
 
-add "warden run"              node "$WARDEN_JS" run -- true
+WARDEN_BIN="$REPO_ROOT/bin/warden.cjs"
+add "warden run"              "$WARDEN_BIN" run -- true
 PREP="$(q rm -rf "$WARDEN_HOME/state/cache/code")" \
-add "warden run (no code cache)" node "$WARDEN_JS" run -- true
+add "warden run (no code cache)" "$WARDEN_BIN" run -- true
+add "warden run (node bin/warden.cjs)" node "$WARDEN_BIN" run -- true
 add "srt"                     "$SRT" --settings "$SRT_SETTINGS" true
 add "codex sandbox"           "$CODEX" "${CODEX_SANDBOX_ARGS[@]}" true
 if native="$(codex_native)"; then
@@ -45,6 +53,7 @@ for i in "${!names[@]}"; do args+=(--prepare "${preps[$i]}"); done
 for i in "${!names[@]}"; do args+=(--command-name "${names[$i]}" "${cmds[$i]}"); done
 
 machine_info start
+echo "NODE_EXTRA_CA_CERTS: ${NODE_EXTRA_CA_CERTS-unset}"
 hyperfine "${args[@]}"
 machine_info end
 echo "results: $OUT"

@@ -8,7 +8,7 @@ PEERS_DIR="${PEERS_DIR:-/tmp/warden-peers}"
 RESULTS_DIR="${RESULTS_DIR:-$PEERS_SCRIPT_DIR/results}"
 SRT="$PEERS_DIR/node_modules/.bin/srt"
 CODEX="$PEERS_DIR/node_modules/.bin/codex"
-WARDEN_JS="$REPO_ROOT/bin/warden.js"
+WARDEN_JS="$REPO_ROOT/bin/warden.cjs"
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 

@@ -32,7 +32,7 @@ export interface ShellParser {
 
 function loadSyntax(): Syntax {
   const require = createRequire(import.meta.url);
-  // `warden run` registers a loader that compiles through its verified V8 code cache (bin/warden.js);
+  // `warden run` registers a loader that compiles through its verified V8 code cache (bin/warden.cjs);
   // the module is the same file either way.
   const cached = (globalThis as Record<symbol, unknown>)[Symbol.for('warden.requireCached')] as ((file: string) => unknown) | undefined;
   const mod = (cached ? cached(require.resolve('mvdan-sh')) : require('mvdan-sh')) as { syntax: Syntax };

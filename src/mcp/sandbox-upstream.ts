@@ -59,7 +59,7 @@ export interface SandboxSpawn {
 /** The `warden run` argv that starts SERVER_CMD ARGS in the sandbox. */
 export function sandboxArgv(o: Pick<SandboxLaunch, 'policyFile' | 'profile' | 'workspace' | 'allowDegraded' | 'entry'>, cmd: string, args: readonly string[]): string[] {
   return [
-    o.entry ?? join(packageRoot(), 'bin', 'warden.js'),
+    o.entry ?? join(packageRoot(), 'bin', 'warden.cjs'),
     'run',
     ...(o.policyFile !== undefined ? ['--policy', o.policyFile] : o.profile !== undefined ? ['--profile', o.profile] : []),
     '--workspace',

@@ -129,7 +129,15 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
   planSink.on('error', () => {
     /* helper refused before reading all of it; the status channel says why */
   });
-  planSink.end(Buffer.from(bytes));
+  // The helper reads the plan to EOF before it starts. `end()` alone closes the pipe only once
+  // this thread gets back to its event loop, and `warden run` has milliseconds of synchronous
+  // start-up work right after the spawn (the audit log, the egress sockets): the helper would
+  // wait for all of it. A plan that fits in the pipe has been written by the time write()
+  // returns (nothing left buffered), so the pipe is closed right here; a larger one is finished
+  // by the event loop as before.
+  planSink.write(Buffer.from(bytes));
+  if (planSink.writableLength === 0) planSink.destroy();
+  else planSink.end();
 
   const events: StatusEvent[] = [];
   let resolveReady!: (v: SandboxLayers | null) => void;

@@ -6,14 +6,19 @@
  * to them by host path for each TCP connection to 127.0.0.1:PORT and for DNS on 127.0.0.1:53.
  *
  * Use (run.ts):
- *   const egress = await startEgress({ policy, runDir: dirs.run, session, audit: (r) => audit.enqueue(...) });
- *   spec.egress = egress.spec;            // before buildPlan
+ *   const egress = openEgress({ policy, runDir: dirs.run, session, audit: (r) => audit.enqueue(...) });
+ *   spec.egress = egress.spec;            // before buildPlan: the paths are fixed before the sockets exist
+ *   ... launch the helper, then: await egress.listen();   // before the command is released
  *   ... finally: await egress.close();    // after the sandbox has exited
+ * (`startEgress` is the same with the sockets already listening.)
  *
  * Invariants: the session directory is created mode 0700 (its parent too), the sockets 0600,
  * owned by the supervisor's uid — the relay runs as that same uid (identity id maps). Close
- * removes the directory. The proxy variables and the resolv.conf bind are planned by buildPlan
- * from `spec` (so they cannot be forgotten or overridden by the policy's env).
+ * removes the directory. Nothing in the sandbox can reach the sockets before the command is
+ * released (the relay connects per connection the command makes), so they only have to listen
+ * before that release; a socket that cannot listen refuses the session. The proxy variables and
+ * the resolv.conf bind are planned by buildPlan from `spec` (so they cannot be forgotten or
+ * overridden by the policy's env).
  */
 import { lstatSync, mkdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -45,6 +50,8 @@ export interface Egress {
   env: Record<string, string>;
   /** Put this in SandboxSpec.egress. */
   spec: SandboxEgress;
+  /** Starts the proxy and the DNS stub; resolves once both listen (LAYER_UNAVAILABLE, cleaned up, if either cannot). */
+  listen(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,7 +75,19 @@ export function resolvConfTarget(path = '/etc/resolv.conf'): string {
   }
 }
 
+/** `openEgress` with its sockets listening. */
 export async function startEgress(o: StartEgressOptions): Promise<Egress> {
+  const egress = openEgress(o);
+  await egress.listen();
+  return egress;
+}
+
+/**
+ * Creates the session directory and resolv.conf and fixes the socket paths the plan needs; the
+ * proxy and the DNS stub start on `listen()` (start-up latency: the helper can build the sandbox
+ * meanwhile).
+ */
+export function openEgress(o: StartEgressOptions): Egress {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.session) || o.session.startsWith('.')) throw new WardenError('INTERNAL', `egress: bad session id ${o.session}`);
   mkdirSync(o.runDir, { recursive: true, mode: 0o700 });
   const runDir = realpathSync(o.runDir); // the helper walks bind sources without following symlinks
@@ -82,38 +101,56 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
   // Only the stub; no search domains (a search list would leak the host's domain and multiply queries).
   writeFileSync(resolvConf, 'nameserver 127.0.0.1\noptions timeout:2 attempts:2\n', { mode: 0o644 });
 
-  const proxy = createEgressProxy({
-    policy: o.policy,
-    audit: o.audit,
-    ...(o.approve ? { approve: o.approve } : {}),
-    ...(o.approvalTimeoutMs !== undefined ? { approvalTimeoutMs: o.approvalTimeoutMs } : {}),
-    ...(o.resolver ? { resolver: o.resolver } : {}),
-    ...(o.limits ? { limits: o.limits } : {}),
-    ...(o.onAuditError ? { onAuditError: o.onAuditError } : {}),
-  });
-  const dns = createDnsStub({
-    policy: o.policy,
-    audit: o.audit,
-    ...(o.resolver ? { resolver: o.resolver } : {}),
-    ...(o.onAuditError ? { onAuditError: o.onAuditError } : {}),
-  });
-  try {
-    // Concurrently: both are on `warden run`'s start-up path.
-    await Promise.all([proxy.listen({ path: proxySocket, mode: 0o600, relay: true }), dns.listenStream({ path: dnsSocket, mode: 0o600 })]);
-  } catch (e) {
-    await Promise.allSettled([proxy.close(), dns.close()]);
-    rmSync(dir, { recursive: true, force: true });
-    throw new WardenError('LAYER_UNAVAILABLE', `layer egress: cannot start the proxy: ${(e as Error).message}`, 'check the run directory');
-  }
+  let started: { proxy: ReturnType<typeof createEgressProxy>; dns: ReturnType<typeof createDnsStub>; listening: Promise<void> } | undefined;
   let closed: Promise<void> | undefined;
+  const start = (): NonNullable<typeof started> => {
+    const proxy = createEgressProxy({
+      policy: o.policy,
+      audit: o.audit,
+      ...(o.approve ? { approve: o.approve } : {}),
+      ...(o.approvalTimeoutMs !== undefined ? { approvalTimeoutMs: o.approvalTimeoutMs } : {}),
+      ...(o.resolver ? { resolver: o.resolver } : {}),
+      ...(o.limits ? { limits: o.limits } : {}),
+      ...(o.onAuditError ? { onAuditError: o.onAuditError } : {}),
+    });
+    const dns = createDnsStub({
+      policy: o.policy,
+      audit: o.audit,
+      ...(o.resolver ? { resolver: o.resolver } : {}),
+      ...(o.onAuditError ? { onAuditError: o.onAuditError } : {}),
+    });
+    // Concurrently: both are on `warden run`'s start-up path.
+    const listening = Promise.all([proxy.listen({ path: proxySocket, mode: 0o600, relay: true }), dns.listenStream({ path: dnsSocket, mode: 0o600 })]).then(
+      () => undefined,
+      async (e: Error) => {
+        await Promise.allSettled([proxy.close(), dns.close()]);
+        rmSync(dir, { recursive: true, force: true });
+        throw new WardenError('LAYER_UNAVAILABLE', `layer egress: cannot start the proxy: ${e.message}`, 'check the run directory');
+      },
+    );
+    return { proxy, dns, listening };
+  };
   return {
     proxySocket,
     dnsSocket,
     relayPort: EGRESS_PORT,
     env: egressEnv(EGRESS_PORT),
     spec: { proxySocket, dnsSocket, port: EGRESS_PORT, resolvConf, resolvConfAt: resolvConfTarget() },
+    listen() {
+      if (closed) return Promise.reject(new WardenError('INTERNAL', 'egress: listen after close'));
+      // Never a synchronous throw: the caller has a helper waiting at its go gate to withdraw.
+      try {
+        started ??= start();
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+      return started.listening;
+    },
     close() {
-      closed ??= Promise.allSettled([proxy.close(), dns.close()]).then(() => rmSync(dir, { recursive: true, force: true }));
+      const s = started;
+      closed ??= (s ? s.listening.catch(() => undefined).then(() => Promise.allSettled([s.proxy.close(), s.dns.close()])) : Promise.resolve()).then(() =>
+        rmSync(dir, { recursive: true, force: true }),
+      );
       return closed;
     },
   };

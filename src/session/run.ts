@@ -5,13 +5,14 @@ import { join, resolve } from 'node:path';
 import { WardenError } from '../errors.js';
 import { wardenDirs } from '../paths.js';
 import { loadPolicy } from '../policy/load.js';
+import type { AuditEventInput } from '../audit/record.js';
 import { openAuditWriter, type AuditWriter } from '../audit/writer.js';
 import { buildPlan } from '../sandbox/plan.js';
 import { launchSandbox, type SandboxHandle } from '../sandbox/launch.js';
 import { assertWorkspace, resolveHostPaths } from '../sandbox/host-paths.js';
 import { DEGRADABLE_LAYERS, type DegradableLayer } from '../sandbox/spec.js';
 import { startApprovals } from './approvals.js';
-import { egressAuditEvent, startEgress } from './egress.js';
+import { egressAuditEvent, openEgress } from './egress.js';
 import { expandGlobs } from './fs-expand.js';
 import { cachedProbe } from './probe-cache.js';
 import { specFromPolicy } from './spec-from-policy.js';
@@ -93,8 +94,6 @@ export async function runSession(o: RunOptions): Promise<number> {
   // Egress: the sandbox's only way out is Warden's proxy and DNS stub, reached through the relay
   // in its network namespace. Records arrive only after launch, when the audit log is open.
   let audit: AuditWriter | undefined;
-  // The audit log opens while the helper builds the sandbox (another process, so another core);
-  // nothing runs before its genesis is durable.
   const planned = ['userns', 'mountns', 'pidns', 'netns', 'ipcns', 'utsns', 'landlock', 'seccomp', 'caps', 'nnp', 'rlimits', 'fds', 'env', 'egress', 'mediation'];
   // Fail closed on evidence: if the log cannot be written any more, the sandboxed tree is killed
   // rather than left running unaudited.
@@ -117,16 +116,15 @@ export async function runSession(o: RunOptions): Promise<number> {
   });
   let opening: Promise<AuditWriter> | undefined;
   let approvals: Awaited<ReturnType<typeof startApprovals>>;
-  let egress: Awaited<ReturnType<typeof startEgress>> | undefined;
+  let egress: ReturnType<typeof openEgress> | undefined;
   try {
-    // On an interactive terminal approvals are also asked there, with the sandbox's tree paused.
+    // Approvals start lazily (their socket opens on the first ask): no I/O here. On an interactive
+    // terminal they are also asked there, with the sandbox's tree paused.
     let sandboxInit: Promise<number | null> = Promise.resolve(null);
     approvals = await startApprovals({ policy, session, runDir: dirs.run, audit: (ev) => audit?.enqueue(ev), notify: o.stderr, ...(o.interactive ? { terminal: { sandboxInit: () => sandboxInit } } : {}) });
-    // Exec mediation brings the classifier: its module loads while the sandbox is being built.
-    const mediationModule = import('./exec-mediation.js');
-    mediationModule.catch(() => undefined);
     const approver = approvals;
-    egress = await startEgress({
+    // Only the paths here: the proxy and DNS stub start listening once the helper is spawned.
+    egress = openEgress({
       policy,
       runDir: dirs.run,
       session,
@@ -138,17 +136,21 @@ export async function runSession(o: RunOptions): Promise<number> {
     });
     spec.egress = egress.spec;
     spec.mediateExec = true;
-    trace('egress');
     const plan = buildPlan(spec, probe);
-    // The helper builds the sandbox while the audit genesis becomes durable; it execs the command
-    // only on release, so nothing runs unaudited (a failed audit open withdraws the sandbox).
+    trace('plan');
+    // The helper builds the sandbox (another process, so the other core) while this thread opens
+    // the audit log and starts the egress sockets; it execs the command only on release, and
+    // release waits for a durable genesis and listening sockets, so nothing runs unaudited or
+    // without its way out (a failure withdraws the sandbox).
     plan.flags.goGate = true;
     const handle = launchSandbox(plan, { stdio: 'inherit' });
     sandboxInit = handle.initPid;
     killTree = () => handle.kill('SIGKILL');
+    trace('spawned');
     opening = openLog();
+    const listening = egress.listen();
     try {
-      audit = await opening;
+      [audit] = await Promise.all([opening, listening]);
     } catch (e) {
       handle.release(false);
       await handle.result.catch(() => undefined);
@@ -156,6 +158,9 @@ export async function runSession(o: RunOptions): Promise<number> {
     }
     trace('audit open');
     handle.release(true);
+    // Exec mediation brings the classifier. Its module loads only now, on this thread, so that it
+    // delays neither the helper's spawn nor the release.
+    const mediationModule = import('./exec-mediation.js');
     // The command's first exec is held in the kernel until a verdict arrives, and the channel
     // buffers it until the mediator is attached: releasing before the classifier has loaded costs
     // nothing in safety and hides that load behind the exec. A module that fails to load ends the
@@ -239,6 +244,7 @@ async function execute(o: RunOptions, p: Prepared): Promise<number> {
   const result = await handle.result.finally(() => {
     for (const [s, fn] of relays) process.off(s, fn);
   });
+  p.trace('command exited');
   await p.endMediation();
   const durationMs = Date.now() - t0;
   if (p.auditFailed()) {
@@ -247,27 +253,33 @@ async function execute(o: RunOptions, p: Prepared): Promise<number> {
   }
   if (p.mediationFailed()) {
     const reason = p.mediationFailed()!.message;
-    await audit.append({ session, kind: 'session.refused', decision: 'deny', rule: 'layer:mediation', resource: workspace, proc, detail: { reason } });
-    await audit.close();
+    await closeWith(audit, { session, kind: 'session.refused', decision: 'deny', rule: 'layer:mediation', resource: workspace, proc, detail: { reason } });
     o.stderr(`warden: layer mediation: the exec mediation channel failed (${reason}); the sandboxed tree was killed (fix: this is a Warden bug; report it)\n`);
     return REFUSED;
   }
   if (result.refused) {
-    await audit.append({ session, kind: 'session.refused', decision: 'deny', rule: `layer:${result.refused.layer}`, resource: workspace, proc, detail: { reason: result.refused.reason, message: result.refused.message } });
-    await audit.close();
+    await closeWith(audit, { session, kind: 'session.refused', decision: 'deny', rule: `layer:${result.refused.layer}`, resource: workspace, proc, detail: { reason: result.refused.reason, message: result.refused.message } });
     // The helper already printed its one-line reason; make sure there is one if it did not.
     if (!result.events.some((e) => e.kind === 'refuse')) o.stderr(`${result.refused.message}\n`);
     return REFUSED;
   }
-  await audit.append({
+  await closeWith(audit, {
     session,
     kind: 'session.end',
     resource: workspace,
     proc,
     detail: { exitCode: result.exitCode, ...(result.signal !== undefined ? { signal: result.signal } : {}), durationMs, layers: result.layers, resources: result.resources ?? null, execFailed: result.execFailed ?? null },
   });
-  p.trace('command exited');
-  await audit.close();
   p.trace('audit closed');
   return result.exitCode;
+}
+
+/**
+ * The session's last record, then the final checkpoint, made durable together by the close (one
+ * group commit, not one for the record and another for the checkpoint); rejects, like append,
+ * if the record cannot be made durable.
+ */
+async function closeWith(audit: AuditWriter, ev: AuditEventInput): Promise<void> {
+  audit.enqueue(ev);
+  await audit.close();
 }

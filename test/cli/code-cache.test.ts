@@ -7,7 +7,7 @@ import { warden } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
- * `warden run` starts from a V8 code cache in Warden's state (bin/warden.js). The cache may only
+ * `warden run` starts from a V8 code cache in Warden's state (bin/warden.cjs). The cache may only
  * change speed: whatever is in the file — stale, foreign, corrupt, truncated, planted, or garbage
  * V8 itself rejects — the command runs the same, and the file is replaced by a good one.
  */

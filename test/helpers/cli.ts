@@ -16,7 +16,7 @@ function findRoot(): string {
 /** The package root (works from compiled dist/test and from test/ under tsx). */
 export const ROOT = findRoot();
 /** Path of the installed `warden` bin (the compiled CLI). */
-export const WARDEN_BIN = join(ROOT, 'bin', 'warden.js');
+export const WARDEN_BIN = join(ROOT, 'bin', 'warden.cjs');
 
 export interface CliResult {
   code: number;
