@@ -151,6 +151,16 @@ export function createClassifierSession(opts: ClassifierOptions = {}): Classifie
   return createClassifier(opts).session();
 }
 
+/**
+ * A session over an existing configuration (from `lazyAnalyzerConfig`), so another front end of the
+ * analyser for the same options (the command-rule extractor) shares its path knowledge and parser
+ * instead of building its own. The configuration is immutable apart from the parser's internal
+ * object, which is only ever used by one call at a time.
+ */
+export function classifierSessionOver(config: { kb: PathKb; getCfg: () => AnalyzerConfig }): ClassifierSession {
+  return newSession(config.kb, config.getCfg);
+}
+
 function newSession(kb: PathKb, getCfg: () => AnalyzerConfig): ClassifierSession {
   const env = new Env(kb.workspace);
   const facts: SessionFacts = { recon: [], secretReads: [], step: 0 };

@@ -34,9 +34,9 @@
  */
 import { Analyzer } from '../classify/analyze.js';
 import { UNKNOWN } from '../classify/glob.js';
-import { createClassifierSession, MAX_COMMAND_CHARS, type ClassifierOptions, type ClassifierSession, type Verdict, type VerdictKind } from '../classify/index.js';
+import { MAX_COMMAND_CHARS, type ClassifierOptions, type ClassifierSession, type Verdict, type VerdictKind } from '../classify/index.js';
 import { type Ctx, Env, type Field, lit, NO_STREAM, type SessionFacts, type Stream } from '../classify/model.js';
-import { analyseBounded, lazyAnalyzerConfig } from '../classify/session.js';
+import { analyseBounded, classifierSessionOver, lazyAnalyzerConfig } from '../classify/session.js';
 import { posix } from 'node:path';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { decide, type DecisionResult } from '../policy/evaluate.js';
@@ -116,7 +116,9 @@ export function createCommandContext(
   resolveProgram?: CommandContext['resolveProgram'],
 ): CommandContext & { extractor: CommandExtractor } {
   const opts = classifierOptionsFor(policy, extra);
-  return { policy, classifier: createClassifierSession(opts), extractor: createCommandExtractor(opts), ...(resolveProgram ? { resolveProgram } : {}) };
+  // One path knowledge base and one parser for both halves (the same options describe both).
+  const config = lazyAnalyzerConfig(opts);
+  return { policy, classifier: classifierSessionOver(config), extractor: createCommandExtractor(opts, config), ...(resolveProgram ? { resolveProgram } : {}) };
 }
 
 // ---- extraction --------------------------------------------------------------------------------
@@ -147,8 +149,8 @@ class RecordingAnalyzer extends Analyzer {
   }
 }
 
-export function createCommandExtractor(opts: ClassifierOptions = {}): CommandExtractor {
-  const { kb, getCfg } = lazyAnalyzerConfig(opts);
+export function createCommandExtractor(opts: ClassifierOptions = {}, config: ReturnType<typeof lazyAnalyzerConfig> = lazyAnalyzerConfig(opts)): CommandExtractor {
+  const { kb, getCfg } = config;
   const run = (src: string, cwd: string | undefined, body: (a: RecordingAnalyzer, ctx: Ctx) => void): Extraction => {
     const facts: SessionFacts = { recon: [], secretReads: [], step: 1 };
     const a = new RecordingAnalyzer(getCfg(), facts);
@@ -216,20 +218,24 @@ export function decideCommand(ctx: CommandContext, input: CommandInput): Command
     const cwd = input.cwd;
     // The session sees every command, in order, whatever the rules say (risk chains need it).
     const verdict = input.kind === 'argv' ? classifier.classifyArgv(input.argv) : classifier.classify(input.command);
-    const seen = input.kind === 'argv' ? extractor.argv(input.argv, cwd) : extractor.shell(input.command, cwd);
+    // The extraction is a second analysis of the same text. For a kernel exec only its `complete`
+    // flag can matter (the execs judged are the argv itself), and only when an explicit allow/warn
+    // rule would otherwise decide alone: it runs only then. The decision is the same either way.
+    let extraction: Extraction | undefined;
+    const seen = (): Extraction => (extraction ??= input.kind === 'argv' ? extractor.argv(input.argv, cwd) : extractor.shell(input.command, cwd));
 
     const execs: Array<{ argv: string[]; path?: string; cwd?: string; exact: boolean }> = [];
     if (input.kind === 'argv') {
       // The argv itself, exactly as the kernel will see it (with its resolved path), then what it runs.
       const path = input.path ?? programPath(input.argv[0] ?? '', cwd, ctx.resolveProgram);
       execs.push({ argv: [...input.argv], ...(path !== undefined ? { path } : {}), ...(cwd !== undefined ? { cwd } : {}), exact: true });
-      if (!input.kernel) execs.push(...seen.execs.slice(1).map((e) => toExec(e)));
+      if (!input.kernel) execs.push(...seen().execs.slice(1).map((e) => toExec(e)));
     } else {
-      execs.push(...seen.execs.map((e) => toExec(e)));
+      execs.push(...seen().execs.map((e) => toExec(e)));
     }
 
     let explicit: CommandDecision | undefined;
-    let undecided = !seen.complete || execs.length === 0;
+    let undecided = execs.length === 0;
     for (const e of execs) {
       const ev = { kind: 'exec' as const, argv: e.argv, ...(e.path !== undefined ? { path: e.path } : {}), ...(e.cwd !== undefined ? { cwd: e.cwd } : {}) };
       if (ev.argv.length === 0 || (ev.argv[0] ?? '').includes(UNKNOWN)) {
@@ -249,7 +255,7 @@ export function decideCommand(ctx: CommandContext, input: CommandInput): Command
     if (explicit && (explicit.decision === 'deny' || explicit.decision === 'steer' || explicit.decision === 'approve')) {
       return { ...explicit, verdict };
     }
-    if (!undecided && explicit) return { ...explicit, verdict };
+    if (!undecided && explicit && seen().complete) return { ...explicit, verdict };
     const fromClassifier = classifierResult(policy, verdict, input.kind === 'argv' && input.kernel === true);
     const best = stricter(explicit ? { ...explicit, verdict } : undefined, fromClassifier);
     if (best !== fromClassifier && fromClassifier.suggestion !== undefined && best.suggestion === undefined) best.suggestion = fromClassifier.suggestion;

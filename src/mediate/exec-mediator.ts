@@ -14,6 +14,15 @@
  *
  * Memory: requests held for approval are bounded by the broker's `maxPending` (beyond it they are
  * denied at once); everything else is answered synchronously as it arrives.
+ *
+ * Audit order: every record is handed to the audit log in the order the helper's frames arrived.
+ * Records of execs the helper already continued from its verdict cache (kind 2) are handed over in
+ * batches — at most REPLAY_BATCH_MS after their frame, before any other record of this mediator,
+ * and at close — so a loop of cached execs costs one group commit per batch rather than one per
+ * few execs. That delay changes nothing about what runs (those execs were continued by the helper
+ * before their frame was read); it means such a record's log time is up to REPLAY_BATCH_MS late,
+ * and can follow a record another layer (egress) wrote in that window. A record that needs an
+ * answer is always enqueued before its verdict is written.
  */
 import { posix } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -69,6 +78,11 @@ const E2BIG = 7;
 const EFAULT = 14;
 const ENOENT = 2;
 const MAX_AUDIT_ARGS = 256;
+/** Longest a cached exec's record waits in the mediator, and most records waiting (memory bound). */
+const REPLAY_BATCH_MS = 10;
+const REPLAY_BATCH_MAX = 32;
+/** native/notify.c MED_KEY_MAX: the largest request key the helper caches (and so ever replays). */
+const MAX_REPLAY_KEY = 4096;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const lossy = new TextDecoder('utf-8');
 
@@ -82,10 +96,17 @@ function decodeStrict(b: Buffer): string | null {
 
 export class ExecMediator {
   private readonly decoder = new RequestDecoder();
-  /** Rules of the verdicts this mediator allowed the helper to cache, by request key (for audit). */
-  private readonly cachedRules = new Map<string, { rule: string; program: string | null }>();
+  /**
+   * What the helper may replay, by request key: the rule and program of the cached verdict and the
+   * decoded argv (the key holds every byte of path and argv, so a frame with the same key has this
+   * argv exactly). Only the audit record of a replayed exec is built from it.
+   */
+  private readonly cachedRules = new Map<string, { rule: string; program: string | null; argv: string[]; invalidUtf8: true | undefined }>();
   private held = 0;
   private closed = false;
+  /** Records of cached (kind 2) execs not yet handed to the audit log, in frame order. */
+  private replayed: AuditEventInput[] = [];
+  private replayTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ExecMediatorOptions) {
     o.channel.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -101,11 +122,24 @@ export class ExecMediator {
   }
 
   close(): void {
+    if (this.closed) return;
+    // What the helper reported before the end is recorded before the session's last record.
+    try {
+      this.flushReplayed();
+    } catch (e) {
+      this.fatal(e as Error);
+    }
     this.closed = true;
   }
 
   private fatal(e: Error): void {
     if (this.closed) return;
+    // Execs the helper already let run are recorded even when the session ends in a failure.
+    try {
+      this.flushReplayed();
+    } catch {
+      // the audit log itself failed: its own error handler has already ended the session
+    }
     this.closed = true;
     this.o.onFatal(e);
   }
@@ -126,14 +160,13 @@ export class ExecMediator {
   }
 
   private handle(req: ExecRequest): void {
-    const argv = req.argv.map((a) => lossy.decode(a));
-    const invalidUtf8 = req.argv.some((a) => decodeStrict(a) === null) || undefined;
     if (this.closed) return;
     if (req.kind === 2) {
-      const hit = this.cachedRules.get(requestKey(req));
-      this.record(req, argv, { decision: 'allow', rule: hit?.rule ?? 'cache', reason: 'same exec as an earlier allowed one (cached verdict)', program: hit?.program ?? null, cwd: null, cacheable: true }, { cached: true, invalidUtf8 });
+      this.replay(req);
       return;
     }
+    const argv = req.argv.map((a) => lossy.decode(a));
+    const invalidUtf8 = req.argv.some((a) => decodeStrict(a) === null) || undefined;
     let j: Judgement;
     try {
       j = this.judge(req, argv);
@@ -145,6 +178,14 @@ export class ExecMediator {
       return;
     }
     this.answer(req, argv, j, { invalidUtf8 });
+  }
+
+  /** An exec the helper already continued from its cache of this mediator's verdicts: audit it. */
+  private replay(req: ExecRequest): void {
+    const hit = this.cachedRules.get(requestKey(req));
+    const argv = hit?.argv ?? req.argv.map((a) => lossy.decode(a));
+    const invalidUtf8 = hit ? hit.invalidUtf8 : req.argv.some((a) => decodeStrict(a) === null) || undefined;
+    this.record(req, argv, { decision: 'allow', rule: hit?.rule ?? 'cache', reason: 'same exec as an earlier allowed one (cached verdict)', program: hit?.program ?? null, cwd: null, cacheable: true }, { cached: true, invalidUtf8 }, true);
   }
 
   private judge(req: ExecRequest, argv: string[]): Judgement {
@@ -247,7 +288,7 @@ export class ExecMediator {
     let v: Verdict;
     if (runs) {
       v = { action: 'continue', cacheable: j.cacheable };
-      if (j.cacheable) this.remember(req, j);
+      if (j.cacheable) this.remember(req, j, argv, extra['invalidUtf8'] === true || undefined);
     } else {
       // A refused exec of a program that is not there fails as the kernel would (a PATH search goes
       // on quietly); one that is there fails with EACCES and the rule's message on its stderr.
@@ -271,19 +312,23 @@ export class ExecMediator {
     }
   }
 
-  private remember(req: ExecRequest, j: Judgement): void {
+  private remember(req: ExecRequest, j: Judgement, argv: string[], invalidUtf8: true | undefined): void {
+    // The helper replays only requests whose key fits its slot; a longer one is never replayed, and
+    // remembering it would let 2 MB argv lists pile up here (memory stays bounded: 256 x 4 KiB).
+    if (keyBytes(req) > MAX_REPLAY_KEY) return;
     if (this.cachedRules.size >= 256) this.cachedRules.delete(this.cachedRules.keys().next().value as string);
-    this.cachedRules.set(requestKey(req), { rule: j.rule, program: j.program });
+    this.cachedRules.set(requestKey(req), { rule: j.rule, program: j.program, argv, invalidUtf8 });
   }
 
-  private record(req: ExecRequest, argv: string[], j: Judgement, extra: Record<string, unknown>): void {
+  /** `replayed`: the exec already ran (kind 2); its record may wait for the next batch. */
+  private record(req: ExecRequest, argv: string[], j: Judgement, extra: Record<string, unknown>, replayed = false): void {
     const detail: Record<string, unknown> = { reason: j.reason, syscall: req.syscall, argc: argv.length };
     if (j.cwd !== null) detail['cwd'] = j.cwd;
     if (j.suggestion !== undefined) detail['suggestion'] = j.suggestion;
     if (j.via) detail['via'] = j.via;
     for (const [k, val] of Object.entries(extra)) if (val !== undefined) detail[k] = val;
     if (argv.length > MAX_AUDIT_ARGS) detail['argsOmitted'] = argv.length - MAX_AUDIT_ARGS;
-    this.o.audit({
+    const ev: AuditEventInput = {
       session: this.o.session,
       kind: 'exec',
       decision: j.decision,
@@ -291,8 +336,43 @@ export class ExecMediator {
       resource: j.program ?? lossy.decode(req.path),
       proc: { pid: req.pid, ...(j.program !== null ? { exe: j.program } : {}), argv: argv.slice(0, MAX_AUDIT_ARGS) },
       detail,
-    });
+    };
+    if (!replayed) {
+      this.flushReplayed();
+      this.o.audit(ev);
+      return;
+    }
+    this.replayed.push(ev);
+    if (this.replayed.length >= REPLAY_BATCH_MAX) this.flushReplayed();
+    else
+      this.replayTimer ??= setTimeout(() => {
+        this.replayTimer = undefined;
+        try {
+          this.flushReplayed();
+        } catch (e) {
+          this.fatal(e as Error);
+        }
+      }, REPLAY_BATCH_MS);
   }
+
+  /** Hands the waiting records of cached execs to the audit log, in order. */
+  private flushReplayed(): void {
+    if (this.replayTimer !== undefined) {
+      clearTimeout(this.replayTimer);
+      this.replayTimer = undefined;
+    }
+    if (this.replayed.length === 0) return;
+    const batch = this.replayed;
+    this.replayed = [];
+    for (const ev of batch) this.o.audit(ev);
+  }
+}
+
+/** Size of the helper's cache key for a request: the frame from the syscall number on (native/notify.c KEY_OFF). */
+function keyBytes(req: ExecRequest): number {
+  let n = 24 + req.path.length;
+  for (const a of req.argv) n += 4 + a.length;
+  return n;
 }
 
 /** The helper's cache key, as a string: the request bytes from the syscall number on. */

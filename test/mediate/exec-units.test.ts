@@ -729,6 +729,10 @@ async function mediatorFor(rules: string, fs: TraceeFs) {
       channel.emit('data', b);
       return written.length;
     },
+    /** The helper closed its end (the tree is gone). */
+    end() {
+      channel.emit('end');
+    },
   };
 }
 
@@ -807,4 +811,77 @@ test('mediator: only an exec by absolute path is cacheable (the helper\'s key ha
   assert.equal(m.exec('bin/true', ['true'], { syscall: 1, dirfd: 5 }).cache, 0);
   // Both still run: not caching is not denying.
   assert.equal(m.exec('bin/true', ['true']).action, 0);
+});
+
+test('mediator: execs the helper replayed from its cache are each audited, in frame order, before any later record, within the batch window, and at the end', async () => {
+  const m = await mediatorFor(DENY, fsOf());
+  const first = m.exec('/usr/bin/true', ['true']);
+  assert.deepEqual([first.action, first.cache], [0, 1], 'control: an absolute path in immutable mounts is a cacheable allow');
+  let pid = 100;
+  const replay = (n: number) => {
+    const verdicts = m.raw(Buffer.alloc(0));
+    for (let i = 0; i < n; i++) assert.equal(m.raw(frame({ ...REQ, kind: 2, pid: pid++, path: Buffer.from('/usr/bin/true'), argv: [Buffer.from('true')] })), verdicts, 'a replayed exec gets no verdict');
+  };
+  const execs = () => m.audit.filter((e) => e.kind === 'exec');
+  const pids = () => execs().map((e) => e.proc?.pid);
+  // Before a record that answers an exec: every replay the helper reported earlier.
+  replay(3);
+  assert.equal(m.exec('/usr/bin/touch', ['touch', 'x']).action, 1);
+  assert.deepEqual(pids(), [4242, 100, 101, 102, 4242]);
+  for (const e of execs().slice(1, 4)) {
+    assert.equal(e.decision, 'allow');
+    assert.equal(e.rule, execs()[0]!.rule, 'the rule of the verdict replayed');
+    assert.deepEqual(e.proc?.argv, ['true']);
+    assert.equal(e.proc?.exe, '/usr/bin/true', 'the program of the cached verdict');
+    assert.equal((e.detail as { cached?: boolean }).cached, true);
+  }
+  // With nothing else happening: within the batch window (10 ms).
+  replay(2);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(pids().slice(5), [103, 104]);
+  // A burst is bounded in memory: handed over in batches while it lasts.
+  replay(300);
+  assert.ok(execs().length >= 5 + 2 + 300 - 32, `records wait in bounded batches (${execs().length})`);
+  // The helper's end (the tree is gone): whatever is left is recorded at once, nothing after.
+  m.end();
+  assert.deepEqual(pids().slice(7), Array.from({ length: 300 }, (_, i) => 105 + i));
+  replay(1);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(execs().length, 7 + 300, 'nothing is recorded after the end');
+  assert.equal(m.fatal.length, 0);
+});
+
+test('mediator: a malformed frame ends mediation, but the replayed execs before it are still recorded', async () => {
+  const m = await mediatorFor(DENY, fsOf());
+  assert.equal(m.exec('/usr/bin/true', ['true']).cache, 1);
+  for (const pid of [51, 52]) m.raw(frame({ ...REQ, kind: 2, pid, path: Buffer.from('/usr/bin/true'), argv: [Buffer.from('true')] }));
+  m.raw(frame(REQ, { tail: Buffer.from('x') }));
+  assert.equal(m.fatal.length, 1);
+  assert.deepEqual(m.audit.filter((e) => e.kind === 'exec').map((e) => e.proc?.pid), [4242, 51, 52]);
+});
+
+test('mediator: an explicit allow on a shell decides alone only when the analyser saw all of its payload', async () => {
+  const m = await mediatorFor('  - {id: sh-ok, match: [sh, "-c"], decision: allow}\n', fsOf({ '/usr/bin/sh': F() }));
+  assert.equal(m.exec('/usr/bin/sh', ['sh', '-c', 'echo hi; ls -la']).action, 0);
+  assert.equal(m.audit.at(-1)?.rule, 'sh-ok', 'control: a payload seen in full is the rule\'s');
+  // A payload that runs a program the analyser cannot name goes to the classifier too (and a
+  // `review` of a kernel exec is a flagged warn by default: not cacheable).
+  for (const payload of ['x=$(cat f); $x', 'eval "$Y"']) {
+    const blind = m.exec('/usr/bin/sh', ['sh', '-c', payload]);
+    assert.match(String(m.audit.at(-1)?.rule), /^classify\./, payload);
+    assert.equal(m.audit.at(-1)?.decision, 'warn', payload);
+    assert.deepEqual([blind.action, blind.cache], [0, 0], payload);
+  }
+});
+
+test('mediator: the verdicts it remembers for replayed execs are bounded (no 2 MB argv kept per cache slot)', async () => {
+  const m = await mediatorFor(DENY, fsOf());
+  const long = ['true', 'x'.repeat(5000)];
+  assert.equal(m.exec('/usr/bin/true', long).cache, 1, 'control: cacheable as far as the decision goes');
+  m.raw(frame({ ...REQ, kind: 2, pid: 7, path: Buffer.from('/usr/bin/true'), argv: long.map((a) => Buffer.from(a)) }));
+  m.end();
+  const rec = m.audit.filter((e) => e.kind === 'exec').at(-1)!;
+  assert.equal(rec.proc?.pid, 7);
+  assert.equal(rec.rule, 'cache', 'a request longer than the helper ever replays is not remembered');
+  assert.deepEqual(rec.proc?.argv, long, 'and is still recorded from its own frame');
 });
