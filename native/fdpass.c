@@ -1,8 +1,8 @@
 /*
- * warden-fdpass.node: the socket operations Node cannot do itself. Sending a file descriptor over
- * a unix stream socket (SCM_RIGHTS): the egress proxy (src/egress/handoff.ts) uses it to hand a connected,
- * policy-checked upstream socket to the relay in the sandbox's network namespace, which then moves
- * the tunnel's bytes without the supervisor (native/PLAN.md §2b).
+ * warden-fdpass.node: the socket and terminal operations Node cannot do itself. Sending a file
+ * descriptor over a unix stream socket (SCM_RIGHTS): the egress proxy (src/egress/handoff.ts) uses
+ * it to hand a connected, policy-checked upstream socket to the relay in the sandbox's network
+ * namespace, which then moves the tunnel's bytes without the supervisor (native/PLAN.md §2b).
  *
  *   sendFd(unixFd, fd, record) -> 1 sent | 0 EAGAIN (nothing sent, retry when writable); throws otherwise
  *   tcpCounts(fd) -> [data bytes acked by the peer, data bytes received] (TCP_INFO): the kernel's own
@@ -12,18 +12,29 @@
  *     each count may be one byte high there.
  *   peerCred(fd) -> [pid, uid, gid] of a unix socket's peer (SO_PEERCRED, fixed by the kernel at
  *     connect): who is answering on the approvals socket (src/approvals/server.ts).
+ *   tcgetpgrp(fd) -> the terminal's foreground process group; throws with the errno text.
+ *   tcsetpgrp(fd, pgrp) -> makes pgrp the terminal's foreground (src/approvals/tty.ts takes the
+ *     terminal back from a paused job-control shell to ask, and gives it back). A caller outside
+ *     the foreground would be stopped by SIGTTOU, so the calling thread blocks SIGTTOU and SIGTTIN
+ *     around the ioctl and restores its mask after, as job-control shells and sudo do (the kernel
+ *     checks only the calling thread's mask). Throws with the errno text (EPERM: pgrp is not in
+ *     the caller's session; ESRCH: no such group; ENOTTY: not the caller's controlling terminal).
  *
  * Invariant: one sendmsg carrying exactly `record` and exactly one fd, never split (a record of at
  * most 64 bytes on a unix stream socket is queued whole or not at all). It opens nothing, keeps no
- * state and never closes a fd: the caller owns them.
+ * state (tcsetpgrp puts the thread's signal mask back before it returns) and never closes a fd: the
+ * caller owns them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <node_api.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <linux/tcp.h>
 
@@ -106,6 +117,44 @@ static napi_value peer_cred(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value fail_errno(napi_env env, const char *what, int err) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  return fail(env, msg);
+}
+
+static napi_value tc_getpgrp(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
+    return fail(env, "tcgetpgrp(fd)");
+  pid_t pg = tcgetpgrp(fd);
+  if (pg < 0) return fail_errno(env, "tcgetpgrp", errno);
+  napi_create_int32(env, pg, &out);
+  return out;
+}
+
+static napi_value tc_setpgrp(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, pg;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &pg) != napi_ok || fd < 0 || pg <= 0)
+    return fail(env, "tcsetpgrp(fd, pgrp): fd >= 0, pgrp > 0");
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTTOU);
+  sigaddset(&block, SIGTTIN);
+  int e = pthread_sigmask(SIG_BLOCK, &block, &old);
+  if (e != 0) return fail_errno(env, "tcsetpgrp: pthread_sigmask", e);
+  int r = tcsetpgrp(fd, pg);
+  int err = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL); /* cannot fail: the same valid set, SIG_SETMASK */
+  if (r < 0) return fail_errno(env, "tcsetpgrp", err);
+  return NULL; /* undefined */
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   if (napi_create_function(env, "sendFd", NAPI_AUTO_LENGTH, send_fd, NULL, &fn) != napi_ok ||
@@ -113,7 +162,11 @@ static napi_value init(napi_env env, napi_value exports) {
       napi_create_function(env, "tcpCounts", NAPI_AUTO_LENGTH, tcp_counts, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "tcpCounts", fn) != napi_ok ||
       napi_create_function(env, "peerCred", NAPI_AUTO_LENGTH, peer_cred, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "peerCred", fn) != napi_ok)
+      napi_set_named_property(env, exports, "peerCred", fn) != napi_ok ||
+      napi_create_function(env, "tcgetpgrp", NAPI_AUTO_LENGTH, tc_getpgrp, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "tcgetpgrp", fn) != napi_ok ||
+      napi_create_function(env, "tcsetpgrp", NAPI_AUTO_LENGTH, tc_setpgrp, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "tcsetpgrp", fn) != napi_ok)
     return NULL;
   return exports;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { packageRoot } from './package-root.js';
 
 /**
- * native/build/warden-fdpass.node (native/fdpass.c): the few socket operations Node cannot do
+ * native/build/warden-fdpass.node (native/fdpass.c): the few socket and terminal operations Node cannot do
  * itself. Loaded once, on first use; null when it was not built (callers then fall back or refuse,
  * each as its own invariant says).
  */
@@ -15,7 +15,17 @@ export interface NativeAddon {
   tcpCounts(fd: number): [number, number];
   /** [pid, uid, gid] of a unix socket's peer, as the kernel recorded them at connect (SO_PEERCRED). Throws if unavailable. */
   peerCred(fd: number): [number, number, number];
+  /** The foreground process group of the terminal open on `fd`. Throws with the errno text. */
+  tcgetpgrp(fd: number): number;
+  /**
+   * Makes `pgrp` the foreground process group of the terminal open on `fd`, with SIGTTOU and
+   * SIGTTIN blocked around the ioctl (a caller in the background is not stopped). Throws with the
+   * errno text (EPERM: pgrp not in the caller's session; ESRCH: no such process).
+   */
+  tcsetpgrp(fd: number, pgrp: number): void;
 }
+
+const FUNCTIONS = ['sendFd', 'tcpCounts', 'peerCred', 'tcgetpgrp', 'tcsetpgrp'] as const satisfies ReadonlyArray<keyof NativeAddon>;
 
 let loaded: NativeAddon | null | undefined;
 
@@ -23,7 +33,8 @@ export function loadNativeAddon(): NativeAddon | null {
   if (loaded !== undefined) return loaded;
   try {
     const m = createRequire(import.meta.url)(join(packageRoot(), 'native', 'build', 'warden-fdpass.node')) as Partial<NativeAddon>;
-    loaded = typeof m.sendFd === 'function' && typeof m.tcpCounts === 'function' && typeof m.peerCred === 'function' ? (m as NativeAddon) : null;
+    // An addon built from an older fdpass.c lacks functions: treated as not built at all.
+    loaded = FUNCTIONS.every((f) => typeof m[f] === 'function') ? (m as NativeAddon) : null;
   } catch {
     loaded = null;
   }

@@ -1,5 +1,5 @@
 import type { ApprovalAnswer, ApprovalScope, PendingApproval } from './broker.js';
-import type { TreePause } from './tree-pause.js';
+import type { PausedTree, TreePause } from './tree-pause.js';
 import type { Tty } from './tty.js';
 
 /**
@@ -19,6 +19,19 @@ import type { Tty } from './tty.js';
  *    appeared and since the previous byte.
  * What the prompt shows of the operation is untrusted text: control and format characters
  * (escape sequences, bidi overrides, zero-width characters) are shown as visible escapes.
+ *
+ * The terminal's foreground: Warden reads only as the foreground group. When a job-control shell
+ * inside (`bash -i`) has made one of its groups the foreground, Warden takes it for its own group
+ * while the tree is paused and gives it back before the tree continues, on every way the prompt
+ * ends (answer, timeout, answer elsewhere, session end, signal, exception). It takes it only from
+ * a group of the paused tree — never from the user's own shell when Warden runs in its
+ * background — and gives it back only to that group, only if a process of it is still alive and
+ * only if Warden still holds the foreground. A group that vanished meanwhile (killed from outside;
+ * its zombies are not reaped while the tree is paused, so the kernel would still accept it) leaves
+ * the foreground with Warden's group, which is the one the session started with: what the shell
+ * would itself restore on exit, and a job-control shell takes it back on its own; anything else
+ * (another group of that shell) would be a guess. Without the native addon, or when the kernel
+ * refuses (EPERM: not this terminal's session), the one-line notice is printed instead.
  */
 
 export interface AnswerTarget {
@@ -108,6 +121,7 @@ export function outcomeLine(p: PendingApproval, a: ApprovalAnswer | undefined, w
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const IN_USE = 'this terminal is in use by the sandboxed program';
 
 interface Active {
   id: string;
@@ -157,21 +171,56 @@ export class TerminalPrompter {
   }
 
   private async ask(p: PendingApproval): Promise<void> {
-    let resume: () => void;
+    let paused: PausedTree;
     try {
-      resume = await this.o.pause.pause();
+      paused = await this.o.pause.pause();
     } catch (e) {
       if (this.live.has(p.id)) this.o.fallback(p, `the sandboxed program could not be paused (${(e as Error).message})`);
       return;
     }
     try {
       if (this.closed || !this.live.has(p.id)) return;
-      // Checked with the tree stopped: nothing can take the foreground between here and the read.
-      if (!this.o.tty.isForeground()) return this.o.fallback(p, 'this terminal is in use by the sandboxed program');
-      await this.prompt(p);
+      // With the tree stopped: nothing can move the foreground between here and the read.
+      const held = this.takeForeground(paused);
+      if (typeof held === 'string') return this.o.fallback(p, held);
+      try {
+        await this.prompt(p); // the terminal mode is restored before it resolves
+      } catch (e) {
+        // Still pending: another terminal (or the timeout) settles it.
+        if (this.live.has(p.id)) this.o.fallback(p, `the prompt failed (${(e as Error).message})`);
+      } finally {
+        held();
+      }
     } finally {
-      resume();
+      paused.resume();
     }
+  }
+
+  /**
+   * Warden's group in the foreground, taken from the paused tree's group if needed. Returns what
+   * gives it back (never throws), or why this terminal cannot ask.
+   */
+  private takeForeground(paused: PausedTree): (() => void) | string {
+    const { tty } = this.o;
+    if (tty.isForeground()) return () => undefined;
+    const g = tty.groups();
+    if (!g || g.foreground === g.own) return IN_USE;
+    if (!paused.group(g.foreground)) return 'warden runs in the background of this terminal'; // not ours to take
+    try {
+      tty.setForeground(g.own);
+    } catch {
+      return IN_USE;
+    }
+    const giveBack = () => {
+      try {
+        if (tty.groups()?.foreground === g.own && paused.group(g.foreground) === 'live') tty.setForeground(g.foreground);
+      } catch {
+        /* hung up, or the group went just now: it stays with Warden's group (see above) */
+      }
+    };
+    if (tty.isForeground()) return giveBack;
+    giveBack();
+    return IN_USE;
   }
 
   private prompt(p: PendingApproval): Promise<void> {
@@ -199,10 +248,13 @@ export class TerminalPrompter {
           if (finished) return;
           finished = true;
           this.current = undefined;
-          stop();
-          for (const s of SIGNALS) process.off(s, onSignal);
-          tty.write(`\x1b[${lines.length}A\r\x1b[J${outcomeLine(p, a, who)}\r\n`);
-          done();
+          try {
+            stop();
+            for (const s of SIGNALS) process.off(s, onSignal);
+            tty.write(`\x1b[${lines.length}A\r\x1b[J${outcomeLine(p, a, who)}\r\n`);
+          } finally {
+            done(); // whatever failed: the foreground is given back and the tree continued
+          }
         },
       };
     });

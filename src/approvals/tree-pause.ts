@@ -13,25 +13,48 @@ import { readFileSync, readdirSync } from 'node:fs';
  * orphan, so no process of the sandbox is anywhere else); init itself, trusted, keeps running.
  * SIGSTOP cannot be caught, blocked or ignored. Races: a fork in progress when its parent is
  * signalled is abandoned by the kernel (a pending signal makes copy_process restart), and the
- * walk repeats until a pass finds no process left running; processes are stopped parents first
- * and continued children first, so a shell never sees its job stopped. Processes that were
+ * walk repeats until a pass finds no process left running. A shell must never see its job stop
+ * (a job-control shell would mark it Stopped and take the terminal back): a process is stopped
+ * only once its parent is off the CPU — one level of the tree per pass — since a parent still
+ * running, in waitpid, would see the child's stop before its own SIGSTOP lands; processes are
+ * continued children first, so the parent finds them running again. Processes that were
  * already stopped (a job the user suspended) are left as they were.
+ *
+ * Process groups: the tree starts in Warden's own group; a job-control shell inside makes groups
+ * of its own (setpgid can only name groups visible in the sandbox's pid namespace, so such a
+ * group holds processes of the tree only). Once the tree is stopped none of them can change
+ * group, so the groups seen by the last walk are the tree's for as long as the pause lasts.
  */
 export interface TreePause {
-  /** Stops the tree; resolves once every thread of it is off the CPU. The result continues it. */
-  pause(): Promise<() => void>;
+  /** Stops the tree; resolves once every thread of it is off the CPU. */
+  pause(): Promise<PausedTree>;
+}
+
+export interface PausedTree {
+  /** Continues what this pause stopped, children first. */
+  resume(): void;
+  /**
+   * Process group `pgrp` (host pid numbers) as seen by the walk that found the tree stopped:
+   * undefined when no process of the tree was in it (not the tree's group); `live` while one of
+   * them still is and has not exited (read anew each call); `gone` once all have exited or are
+   * zombies (killed from outside meanwhile; a zombie is not reaped while its parent is paused).
+   * Warden's own group, which the tree inherits, counts as the tree's too.
+   */
+  group(pgrp: number): 'live' | 'gone' | undefined;
 }
 
 interface ProcStat {
   pid: number;
   ppid: number;
+  pgrp: number;
   state: string;
 }
 
 function parseStat(pid: number, text: string): ProcStat | undefined {
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const ppid = Number(f[1]);
-  return f[0] && Number.isInteger(ppid) ? { pid, ppid, state: f[0] } : undefined;
+  const pgrp = Number(f[2]);
+  return f[0] && Number.isInteger(ppid) && Number.isInteger(pgrp) ? { pid, ppid, pgrp, state: f[0] } : undefined;
 }
 
 function readStat(path: string, pid: number): ProcStat | undefined {
@@ -65,7 +88,8 @@ function descendants(root: number): ProcStat[] {
   return out;
 }
 
-const STOPPED = new Set(['T', 't', 'Z', 'X', 'x']);
+const DEAD = new Set(['Z', 'X', 'x']);
+const STOPPED = new Set(['T', 't', ...DEAD]);
 
 /** Every thread stopped, dead, or in an uninterruptible wait (e.g. an exec held for a verdict). */
 function settled(pid: number): boolean {
@@ -101,23 +125,44 @@ export function sandboxTreePause(initPid: () => Promise<number | null>, o: { set
         ours.length = 0;
       };
       const deadline = Date.now() + (o.settleMs ?? 1000);
-      // Walk, stop what runs, wait until it is off the CPU, walk again: done when a walk of the
-      // stopped tree finds nothing new (a child forked just before its parent stopped).
+      // Walk, stop what runs whose parent is already off the CPU, wait until that is off the CPU
+      // too, walk again: done when a walk of the stopped tree finds nothing new (a child forked
+      // just before its parent stopped, or one whose parent was stopped in the previous pass).
       for (;;) {
         if (Date.now() > deadline) {
           resume();
           throw new Error('the sandboxed tree kept forking');
         }
         let fresh = 0;
-        for (const p of descendants(init)) {
+        const thisPass = new Set<number>();
+        const tree = descendants(init); // parents before children
+        for (const p of tree) {
           if (seen.has(p.pid)) continue;
+          if (p.ppid !== init && (!seen.has(p.ppid) || thisPass.has(p.ppid))) continue; // next pass
           seen.add(p.pid);
           if (STOPPED.has(p.state)) continue; // stopped by someone else: not ours to continue
           signal(p.pid, 'SIGSTOP');
           ours.push(p.pid);
+          thisPass.add(p.pid);
           fresh++;
         }
-        if (fresh === 0) return resume;
+        if (fresh === 0) {
+          const groups = new Map<number, number[]>();
+          for (const p of tree) groups.set(p.pgrp, [...(groups.get(p.pgrp) ?? []), p.pid]);
+          return {
+            resume,
+            group(pgrp) {
+              const members = groups.get(pgrp);
+              if (!members) return undefined;
+              // Re-read: a member killed meanwhile no longer counts (nor a reused pid in another group).
+              const live = members.some((pid) => {
+                const st = readStat(`/proc/${pid}/stat`, pid);
+                return st?.pgrp === pgrp && !DEAD.has(st.state);
+              });
+              return live ? 'live' : 'gone';
+            },
+          };
+        }
         while (!ours.every(settled)) {
           if (Date.now() > deadline) {
             resume();

@@ -1,5 +1,7 @@
 import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { ReadStream, WriteStream } from 'node:tty';
+import { WardenError } from '../errors.js';
+import { loadNativeAddon } from '../native-addon.js';
 
 /**
  * Warden's own terminal: the controlling tty of `warden run` (`/dev/tty`), opened separately from
@@ -8,16 +10,21 @@ import { ReadStream, WriteStream } from 'node:tty';
  *
  * Job control: a process outside the terminal's foreground process group that reads it, or sets
  * its mode, is stopped by SIGTTIN/SIGTTOU — Warden itself would stop and the user's shell would
- * take the terminal back. Node can neither block those signals nor call tcsetpgrp, so Warden
- * asks on the terminal only while it is in the foreground (`isForeground`, from the kernel's own
- * /proc view), and the caller checks that with the sandboxed tree paused, when nothing can move
- * the foreground between the check and the read.
+ * take the terminal back. So Warden reads and sets the mode only while its own group is the
+ * foreground (`isForeground`, from the kernel's own /proc view), checked with the sandboxed tree
+ * paused, when nothing can move the foreground between the check and the read. When a job-control
+ * shell inside has made its own group the foreground, the caller can move it (`setForeground`:
+ * tcsetpgrp through the native addon, with SIGTTOU blocked as shells do) and must move it back.
  */
 export interface Tty {
   /** The terminal's device path, e.g. `/dev/pts/3`. */
   readonly name: string;
   /** Warden's process group is the terminal's foreground process group. */
   isForeground(): boolean;
+  /** The terminal's foreground group (tcgetpgrp) and Warden's own; undefined when unknown (no addon, hung up). */
+  groups(): { foreground: number; own: number } | undefined;
+  /** tcsetpgrp without being stopped. Throws: no addon (LAYER_UNAVAILABLE), or the errno text (EPERM, ESRCH, EIO). */
+  setForeground(pgrp: number): void;
   /** Terminal width in columns (80 when unknown). */
   columns(): number;
   write(text: string): void;
@@ -89,6 +96,20 @@ export function openControllingTty(): Tty | undefined {
       } catch {
         return false;
       }
+    },
+    groups() {
+      const addon = loadNativeAddon();
+      try {
+        const f = addon ? foregroundFields(readFileSync('/proc/self/stat', 'utf8')) : undefined;
+        return f && addon ? { foreground: addon.tcgetpgrp(rfd), own: f.pgrp } : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    setForeground(pgrp) {
+      const addon = loadNativeAddon();
+      if (!addon) throw new WardenError('LAYER_UNAVAILABLE', 'the native addon (native/build/warden-fdpass.node) is not built: the terminal cannot be taken back', 'run `npm install`');
+      addon.tcsetpgrp(rfd, pgrp);
     },
     columns() {
       return output.columns > 0 ? output.columns : 80;

@@ -41,6 +41,8 @@ sys.exit(os.waitstatus_to_exitcode(st))
 `;
 
 export interface PtyRun {
+  /** The driver's pid: the command runs as its child. */
+  pid: number;
   out(): string;
   /** Sends each character as its own keystroke, `gapMs` apart. */
   type(keys: string, gapMs?: number): Promise<void>;
@@ -57,6 +59,7 @@ export function onPty(argv: string[], o: { cwd: string; env: NodeJS.ProcessEnv; 
   c.stdout.on('data', (d: string) => (out += d));
   const done = new Promise<{ code: number; out: string }>((resolve) => c.on('close', (code) => resolve({ code: code ?? -1, out })));
   return {
+    pid: c.pid!,
     out: () => out,
     async type(keys, gapMs = 50) {
       for (const k of keys) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { WARDEN_BIN, warden } from '../helpers/cli.js';
@@ -184,23 +184,89 @@ test('two held execs: asked one at a time, each answered on its own', { timeout:
   assert.ok(!existsSync(join(ws, other)));
 });
 
-test('an interactive shell inside took the terminal (job control): no prompt, the notice, another terminal answers', { timeout: 60_000 }, async (t) => {
-  const ws = workspace();
-  // bash -i makes its own process group the terminal's foreground; Warden, now in the
-  // background, must neither read nor set the mode (it would be stopped by SIGTTIN/SIGTTOU).
+/**
+ * `warden run -- bash -i`: the shell puts each job in a process group of its own and makes it the
+ * terminal's foreground, so Warden, asking, is in the background of its own terminal.
+ */
+function interactiveShell(t: TestContext, ws: string) {
   const r = onPty([process.execPath, WARDEN_BIN, 'run', '--policy', ASK, '--workspace', ws, '--', 'bash', '--norc', '--noprofile', '-i'], { cwd: ws, env });
   t.after(() => r.kill());
-  await r.waitFor(/[$#] $/); // the shell's prompt
-  await r.type('mkdir fg-dir; echo "rc=$?"\r', 5);
-  const [, id] = await r.waitFor(/warden: approval needed \[([0-9a-f]+-\d+)\].*\(this terminal is in use by the sandboxed program\)/);
-  assert.doesNotMatch(r.out(), /▸/, 'no prompt on a terminal Warden does not own');
-  assert.equal(warden(['approvals', 'approve', id!], { env }).code, 0);
-  await r.waitFor(/rc=0/);
+  return r;
+}
+
+for (const [key, rc, runs] of [['y', 0, true], ['n', 126, false]] as const) {
+  test(`an interactive shell inside holds the terminal (job control): Warden takes it to ask, ${key} answers, the shell gets it back and keeps working`, { timeout: 60_000 }, async (t) => {
+    const ws = workspace();
+    const r = interactiveShell(t, ws);
+    await r.waitFor(/[$#] $/); // the shell's prompt
+    // One job: the held mkdir, then a read of the terminal, which only the foreground can do.
+    await r.type(`(mkdir fg-${key}; echo "rc=$?"; read -r l; echo "job read: $l")\r`, 5);
+    const [, id] = await r.waitFor(PROMPT);
+    assert.match(r.out(), new RegExp(`exec mkdir fg-${key}`));
+    assert.doesNotMatch(r.out(), /this terminal is in use/, 'asked here, not the notice');
+    await new Promise((res) => setTimeout(res, READ_MS));
+    assert.ok(!existsSync(join(ws, `fg-${key}`)), 'nothing runs while the prompt is up');
+    await r.type(key);
+    await r.waitFor(new RegExp(`rc=${rc}\\b`));
+    // The job got the terminal back: in the background its read would stop it (SIGTTIN).
+    await r.type('hello\r', 5);
+    await r.waitFor(/job read: hello/);
+    // So did the shell (it reads the next command), and it hands the terminal on as before.
+    await r.type('echo "alive $((6*7))"\r', 5);
+    await r.waitFor(/alive 42/);
+    await r.type(`python3 -c 'import os; print("job owns the terminal:", os.tcgetpgrp(0) == os.getpgrp())'\r`, 5);
+    await r.waitFor(/job owns the terminal: True/);
+    await r.type('exit\r', 5);
+    const d = await r.done;
+    assert.equal(d.code, 0, d.out);
+    assert.doesNotMatch(d.out, /Stopped/, 'the shell never saw its job stopped');
+    assert.equal(existsSync(join(ws, `fg-${key}`)), runs);
+    const a = answers(id!);
+    assert.equal(a.length, 1);
+    assert.equal(a[0]!['decision'], key === 'y' ? 'allow' : 'deny');
+    assert.match(a[0]!['detail']['by'], BY_TERMINAL);
+  });
+}
+
+/** Host view of a process: [pid, ppid, pgrp, session] from /proc/PID/stat. */
+function procs(): Array<{ pid: number; ppid: number; pgrp: number; sid: number }> {
+  const out = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const f = readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.push({ pid: Number(e), ppid: Number(f[1]), pgrp: Number(f[2]), sid: Number(f[3]) });
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+
+test('the shell\'s job is killed from outside while Warden asks: the terminal stays with Warden\'s group, the shell takes it back and keeps working', { timeout: 60_000 }, async (t) => {
+  const ws = workspace();
+  const r = interactiveShell(t, ws);
+  await r.waitFor(/[$#] $/);
+  await r.type('(mkdir gone-dir; echo "rc=$?")\r', 5);
+  await r.waitFor(PROMPT);
+  // The job is the group led by a child of the shell; the shell's group is led by the shell.
+  const all = procs();
+  const wardenPid = all.find((p) => p.ppid === r.pid)!.pid;
+  const leaders = all.filter((p) => p.sid === wardenPid && p.pgrp === p.pid && p.pid !== wardenPid);
+  const job = leaders.find((l) => leaders.some((s) => s.pid === l.ppid));
+  assert.ok(job, `the job's group among ${JSON.stringify(leaders)}`);
+  process.kill(-job.pgrp, 'SIGKILL');
+  await new Promise((res) => setTimeout(res, READ_MS));
+  await r.type('y'); // answers, or finds the request already gone with its process
+  await r.waitFor(/\] (allowed once|denied)/);
+  await r.type('echo "alive $((6*7))"\r', 5);
+  await r.waitFor(/alive 42/);
   await r.type('exit\r', 5);
   const d = await r.done;
   assert.equal(d.code, 0, d.out);
-  assert.doesNotMatch(d.out, /Stopped/, 'the shell never saw its job stopped');
-  assert.ok(existsSync(join(ws, 'fg-dir')));
+  assert.doesNotMatch(d.out, /Stopped/);
+  assert.doesNotMatch(d.out, /rc=\d/, 'the job never went on');
+  assert.ok(!existsSync(join(ws, 'gone-dir')));
 });
 
 test('the terminal hangs up while the prompt is up: denied, the paused tree is continued and ends, the session is recorded', { timeout: 60_000 }, async (t) => {

@@ -47,38 +47,60 @@ test('/proc/self/stat: foreground and terminal name, comm with spaces and parent
 
 // ---- the prompter with a fake terminal and a fake pause ----
 
-function fakeTty(o: { foreground?: boolean } = {}) {
+/** Warden's own process group, and a group a job-control shell of the tree made its own. */
+const OWN = 100;
+const SHELL = 200;
+
+/**
+ * A terminal with a foreground group: reading or setting the mode outside the foreground is
+ * logged as the bug it would be (the kernel would stop Warden with SIGTTIN/SIGTTOU).
+ */
+function fakeTty(o: { fg?: number; noAddon?: boolean; refuse?: boolean; failWrite?: boolean } = {}) {
   const written: string[] = [];
   let onData: ((b: Buffer) => void) | undefined;
   const log: string[] = [];
+  let fg = o.fg ?? OWN;
   const tty: Tty = {
     name: '/dev/pts/9',
-    isForeground: () => o.foreground ?? true,
+    isForeground: () => fg === OWN,
+    groups: () => (o.noAddon ? undefined : { foreground: fg, own: OWN }),
+    setForeground(pgrp) {
+      if (o.noAddon) throw new Error('no addon');
+      if (o.refuse) throw new Error('tcsetpgrp: Operation not permitted');
+      log.push(`fg ${pgrp}`);
+      fg = pgrp;
+    },
     columns: () => 100,
-    write: (s) => void written.push(s),
+    write(s) {
+      if (o.failWrite) throw new Error('EIO');
+      written.push(s);
+    },
     read(fn) {
-      log.push('raw');
+      log.push(fg === OWN ? 'raw' : 'raw in the background');
       onData = fn;
       return () => {
-        log.push('restore');
+        log.push(fg === OWN ? 'restore' : 'restore in the background');
         onData = undefined;
       };
     },
     close: () => void log.push('close'),
   };
-  return { tty, written, log, key: (s: string) => onData?.(Buffer.from(s)), reading: () => onData !== undefined };
+  return { tty, written, log, key: (s: string) => onData?.(Buffer.from(s)), reading: () => onData !== undefined, moveForeground: (pgrp: number) => (fg = pgrp) };
 }
 
-function fakePause(log: string[]) {
-  return { pause: async () => (log.push('pause'), () => void log.push('continue')) };
+/** The tree's groups: Warden's own (inherited) and the shell's, which can go (`treeGroups` loses it). */
+function fakePause(log: string[], treeGroups: Set<number>) {
+  const group = (g: number) => (treeGroups.has(g) ? ('live' as const) : g === SHELL ? ('gone' as const) : undefined);
+  return { pause: async () => (log.push('pause'), { resume: () => void log.push('continue'), group }) };
 }
 
 const WHO = 'terminal:/dev/pts/9 uid 1000';
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-function setup(o: { foreground?: boolean; timeoutMs?: number; failPause?: boolean } = {}) {
+function setup(o: { fg?: number; noAddon?: boolean; refuse?: boolean; failWrite?: boolean; timeoutMs?: number; failPause?: boolean } = {}) {
   let clock = 1_000_000;
   const t = fakeTty(o);
+  const treeGroups = new Set([OWN, SHELL]);
   const fallbacks: string[] = [];
   let prompter!: TerminalPrompter;
   const broker = new ApprovalBroker({
@@ -88,13 +110,13 @@ function setup(o: { foreground?: boolean; timeoutMs?: number; failPause?: boolea
   });
   prompter = new TerminalPrompter({
     tty: t.tty,
-    pause: o.failPause ? { pause: () => Promise.reject(new Error('nope')) } : fakePause(t.log),
+    pause: o.failPause ? { pause: () => Promise.reject(new Error('nope')) } : fakePause(t.log, treeGroups),
     broker,
     who: WHO,
     fallback: (p, why) => void fallbacks.push(`${p.id}: ${why}`),
     now: () => clock,
   });
-  return { ...t, broker, prompter, fallbacks, advance: (ms: number) => (clock += ms) };
+  return { ...t, broker, prompter, fallbacks, treeGroups, advance: (ms: number) => (clock += ms) };
 }
 
 const req = (n: string) => ({ kind: 'exec', summary: `exec mkdir ${n}`, operation: { argv: ['mkdir', n] }, rule: 'ask' });
@@ -187,17 +209,86 @@ test('a signal while asking denies (and lets the signal reach the tree)', async 
   assert.equal(process.listenerCount('SIGTERM'), 0, 'no listener left behind');
 });
 
-test('not in the foreground, or the tree cannot be paused: no raw mode, no read — the notice instead', async () => {
-  for (const o of [{ foreground: false }, { failPause: true }]) {
+test('the terminal cannot be taken, or the tree cannot be paused: no raw mode, no read — the notice instead', async () => {
+  const cases: Array<[Parameters<typeof setup>[0], RegExp]> = [
+    [{ fg: SHELL, noAddon: true }, /: this terminal is in use by the sandboxed program$/], // today's notice, exactly
+    [{ fg: SHELL, refuse: true }, /: this terminal is in use by the sandboxed program$/], // EPERM: not this terminal's session
+    [{ fg: 300 }, /: warden runs in the background of this terminal$/], // the user's shell: not the tree's to take
+    [{ failPause: true }, /could not be paused \(nope\)$/],
+  ];
+  for (const [o, why] of cases) {
     const s = setup(o);
     void s.broker.request(req('a'));
     await tick();
     assert.equal(s.fallbacks.length, 1);
-    assert.ok(!s.log.includes('raw'));
+    assert.match(s.fallbacks[0]!, why);
+    assert.ok(!s.log.some((l) => l.startsWith('raw') || l.startsWith('fg')), s.log.join());
     assert.equal(s.reading(), false);
     assert.equal(s.broker.list().length, 1, 'still pending: another terminal can answer');
     s.broker.close();
   }
+});
+
+test('a job-control shell of the tree holds the foreground: taken for the prompt, given back before the tree continues', async () => {
+  const s = setup({ fg: SHELL });
+  const a = s.broker.request(req('a'));
+  await tick();
+  s.advance(1000);
+  s.key('y');
+  assert.equal((await a).decision, 'allow');
+  await tick();
+  assert.deepEqual(s.log, ['pause', `fg ${OWN}`, 'raw', 'restore', `fg ${SHELL}`, 'continue']);
+});
+
+test('the foreground is given back on every way a prompt ends: timeout, elsewhere, session end, signal, a failing prompt', async () => {
+  const endings: Array<[string, Parameters<typeof setup>[0], (s: ReturnType<typeof setup>) => void]> = [
+    ['timeout', { timeoutMs: 30 }, () => undefined],
+    ['elsewhere', {}, (s) => void s.broker.answer(s.broker.list()[0]!.id, 'deny', 'uid:1000 pid:7')],
+    ['session end', {}, (s) => (s.broker.close(), void s.prompter.close())], // as the session closes them
+    ['SIGHUP', {}, () => void process.emit('SIGHUP', 'SIGHUP')],
+  ];
+  for (const [name, o, end] of endings) {
+    const s = setup({ fg: SHELL, ...o });
+    const a = s.broker.request(req('a'));
+    await tick();
+    assert.ok(s.reading(), name);
+    end(s);
+    assert.equal((await a).decision, 'deny', name);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(s.log.filter((l) => l !== 'close'), ['pause', `fg ${OWN}`, 'raw', 'restore', `fg ${SHELL}`, 'continue'], name);
+    s.broker.close();
+  }
+  const s = setup({ fg: SHELL, failWrite: true });
+  void s.broker.request(req('a'));
+  await tick();
+  assert.deepEqual(s.log, ['pause', `fg ${OWN}`, `fg ${SHELL}`, 'continue']);
+  assert.match(s.fallbacks[0]!, /the prompt failed \(EIO\)$/);
+  assert.equal(s.broker.list().length, 1, 'still pending: another terminal can answer');
+  s.broker.close();
+});
+
+test('given back only to a group that still exists, and only if Warden still holds the foreground', async () => {
+  const gone = setup({ fg: SHELL });
+  const a = gone.broker.request(req('a'));
+  await tick();
+  gone.treeGroups.delete(SHELL); // the shell's job was killed from outside while asking
+  gone.advance(1000);
+  gone.key('n');
+  await a;
+  await tick();
+  assert.deepEqual(gone.log, ['pause', `fg ${OWN}`, 'raw', 'restore', 'continue'], 'stays with Warden\'s group');
+  assert.equal(gone.tty.groups()?.foreground, OWN);
+
+  const moved = setup({ fg: SHELL });
+  const b = moved.broker.request(req('b'));
+  await tick();
+  moved.moveForeground(300); // someone else's tcsetpgrp meanwhile: not Warden's to undo
+  moved.advance(1000);
+  moved.key('n');
+  await b;
+  await tick();
+  assert.ok(!moved.log.includes(`fg ${SHELL}`), moved.log.join());
+  assert.equal(moved.tty.groups()?.foreground, 300);
 });
 
 test('a timeout closes the prompt as denied', async () => {
