@@ -47,6 +47,17 @@ static napi_value fail(napi_env env, const char *what) {
   return NULL;
 }
 
+/* The one argument of fd-only functions: a non-negative int32. 0, or -1 with an exception thrown. */
+static int fd_arg(napi_env env, napi_callback_info info, const char *usage, int32_t *fd) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], fd) != napi_ok || *fd < 0) {
+    fail(env, usage);
+    return -1;
+  }
+  return 0;
+}
+
 static napi_value send_fd(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], out;
@@ -80,11 +91,9 @@ static napi_value send_fd(napi_env env, napi_callback_info info) {
 }
 
 static napi_value tcp_counts(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out, v;
+  napi_value out, v;
   int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
-    return fail(env, "tcpCounts(fd)");
+  if (fd_arg(env, info, "tcpCounts(fd)", &fd) < 0) return NULL;
   struct tcp_info ti;
   socklen_t len = sizeof ti;
   memset(&ti, 0, sizeof ti);
@@ -102,11 +111,9 @@ static napi_value tcp_counts(napi_env env, napi_callback_info info) {
 }
 
 static napi_value peer_cred(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out, v;
+  napi_value out, v;
   int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
-    return fail(env, "peerCred(fd)");
+  if (fd_arg(env, info, "peerCred(fd)", &fd) < 0) return NULL;
   struct ucred cr;
   socklen_t len = sizeof cr;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof cr) return fail(env, "peerCred: SO_PEERCRED unavailable");
@@ -124,11 +131,9 @@ static napi_value fail_errno(napi_env env, const char *what, int err) {
 }
 
 static napi_value tc_getpgrp(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
+  napi_value out;
   int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
-    return fail(env, "tcgetpgrp(fd)");
+  if (fd_arg(env, info, "tcgetpgrp(fd)", &fd) < 0) return NULL;
   pid_t pg = tcgetpgrp(fd);
   if (pg < 0) return fail_errno(env, "tcgetpgrp", errno);
   napi_create_int32(env, pg, &out);
@@ -156,18 +161,14 @@ static napi_value tc_setpgrp(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  if (napi_create_function(env, "sendFd", NAPI_AUTO_LENGTH, send_fd, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "sendFd", fn) != napi_ok ||
-      napi_create_function(env, "tcpCounts", NAPI_AUTO_LENGTH, tcp_counts, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "tcpCounts", fn) != napi_ok ||
-      napi_create_function(env, "peerCred", NAPI_AUTO_LENGTH, peer_cred, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "peerCred", fn) != napi_ok ||
-      napi_create_function(env, "tcgetpgrp", NAPI_AUTO_LENGTH, tc_getpgrp, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "tcgetpgrp", fn) != napi_ok ||
-      napi_create_function(env, "tcsetpgrp", NAPI_AUTO_LENGTH, tc_setpgrp, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "tcsetpgrp", fn) != napi_ok)
-    return NULL;
+  static const struct { const char *name; napi_callback fn; } exported[] = {
+      {"sendFd", send_fd}, {"tcpCounts", tcp_counts}, {"peerCred", peer_cred}, {"tcgetpgrp", tc_getpgrp}, {"tcsetpgrp", tc_setpgrp}};
+  for (size_t i = 0; i < sizeof exported / sizeof *exported; i++) {
+    napi_value fn;
+    if (napi_create_function(env, exported[i].name, NAPI_AUTO_LENGTH, exported[i].fn, NULL, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, exported[i].name, fn) != napi_ok)
+      return NULL;
+  }
   return exports;
 }
 

@@ -19,15 +19,10 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { percentiles } from '../stats.js';
+import { numArg, percentiles } from '../stats.js';
 
-const argv = process.argv.slice(2);
-const arg = (name: string, def: number): number => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : def;
-};
-const N = arg('n', 2000);
-const RUNS = arg('runs', 3);
+const N = numArg('n', 2000);
+const RUNS = numArg('runs', 3);
 const WARDEN = fileURLToPath(new URL('../../../bin/warden.cjs', import.meta.url));
 
 const TIMER = String.raw`

@@ -27,18 +27,15 @@ import { createCommandContext, decideCommand } from '../../src/mediate/command-d
 import { ExecMediator } from '../../src/mediate/exec-mediator.js';
 import { traceeFs } from '../../src/mediate/tracee-fs.js';
 import { loadPolicy } from '../../src/policy/load.js';
-import { percentiles } from '../stats.js';
+import { numArg, percentiles } from '../stats.js';
 
 const argv = process.argv.slice(2);
-const arg = (name: string, def: number): number => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : def;
-};
-const N = arg('n', 20000);
-const RUNS = arg('runs', 3);
+
+const N = numArg('n', 20000);
+const RUNS = numArg('runs', 3);
 /** The exec loop's own pace: one exec every ~600 µs unsandboxed on this machine. */
-const GAP = arg('gap', 600);
-const PACED_N = arg('paced-n', 2000);
+const GAP = numArg('gap', 600);
+const PACED_N = numArg('paced-n', 2000);
 const LOOP = 'i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done';
 const SELF = fileURLToPath(import.meta.url);
 
