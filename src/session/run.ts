@@ -190,12 +190,15 @@ export async function runSession(o: RunOptions): Promise<number> {
     );
     if (auditFailure) killTree();
     try {
-      // Mediation and approvals end with the tree, before the session's last record: what they
-      // still say (a held exec denied because the session ended) lands in the log.
+      // Mediation, approvals and egress end with the tree, before the session's last record:
+      // what they still say (a held exec denied because the session ended, the end record of a
+      // connection still open) lands in the log, not on a closed one.
+      const egressNow = egress;
       const endMediation = async () => {
         await mediatorReady;
         mediator?.close();
         await approver?.close();
+        await egressNow.close();
       };
       return await execute(o, { plan, handle, audit, session, workspace, source: loaded.source, t0, trace, auditFailed: () => auditFailure, mediationFailed: () => mediationFailure, endMediation });
     } finally {

@@ -49,8 +49,8 @@ async function wardenRun(network: Record<string, unknown>, script: string, timeo
   const lines = existsSync(auditDir)
     ? readdirSync(auditDir).flatMap((d) => readdirSync(join(auditDir, d)).filter((f) => f.endsWith('.jsonl')).flatMap((f) => readFileSync(join(auditDir, d, f), 'utf8').trim().split('\n')))
     : [];
-  const connects = lines.map((l) => JSON.parse(l) as ConnectRecord).filter((x) => x.kind === 'connect');
-  return { ...r, connects };
+  const records = lines.map((l) => JSON.parse(l) as ConnectRecord);
+  return { ...r, connects: records.filter((x) => x.kind === 'connect'), kinds: records.map((x) => x.kind) };
 }
 
 /** A TCP server on `host` running `onConn` per connection; counts connections. */
@@ -210,6 +210,16 @@ print('ordered' if ok else 'garbled', int(n))
     assert.equal(rec.detail.relayed, true);
     assert.equal(rec.detail.bytesUp, 'ECHO\n'.length + sent);
     assert.equal(rec.detail.bytesDown, sent + `|bytes=${sent}`.length);
+  });
+
+  it('a tunnel still open when the command exits gets its end record, before session.end', async () => {
+    const r = await wardenRun(net, `(${PY_TUNNEL} SLOW > got &); sleep 1; wc -c < got`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Number(r.stdout.trim()) > 0, 'the tunnel was carrying data when the command exited');
+    const rec = r.connects.find((x) => x.resource === `bulk.test:${bulkServer.port}`);
+    assert.ok(rec, `no end record for the open tunnel: ${JSON.stringify(r.kinds)}`);
+    assert.equal(rec.decision, 'allow');
+    assert.ok(r.kinds.indexOf('connect') < r.kinds.indexOf('session.end'), JSON.stringify(r.kinds));
   });
 
   it("a relay killed mid-tunnel still leaves an end record, with the kernel's byte counts (TCP_INFO)", async () => {
