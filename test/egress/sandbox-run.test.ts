@@ -100,7 +100,9 @@ const bulkServer = await tcpServer('127.0.0.2', (s) => {
 });
 
 // SNI: port 443 needs root to listen on; the unprivileged pass checks the denial and its record only.
-const front = '127.0.0.6';
+// Port 443 is fixed, so the address is this run's own (any 127/8 address is loopback): two runs of
+// this file at once (another checkout's suite) must not collide on it.
+const front = `127.${100 + (process.pid % 150)}.${1 + Math.floor(Math.random() * 250)}.6`;
 const sniNet = { allow: ['front.test:443'], hosts: { 'front.test': front, 'evil.test': front } };
 let tls: { connections: number; server: Server } | undefined;
 if (isRoot) {
