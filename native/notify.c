@@ -251,6 +251,19 @@ static int normalize(const char *base, const char *rel, char *out, size_t cap) {
   return 0;
 }
 
+/* A canonical absolute path: no empty, "." or ".." component (so a prefix test means containment). */
+static int canonical(const char *p) {
+  if (p[0] != '/') return 0;
+  for (const char *q = p; *q;) {
+    const char *e = strchr(q + 1, '/');
+    size_t l = e ? (size_t)(e - q - 1) : strlen(q + 1);
+    if (l == 0 || (l == 1 && q[1] == '.') || (l == 2 && q[1] == '.' && q[2] == '.')) return 0;
+    if (!e) break;
+    q = e;
+  }
+  return 1;
+}
+
 static int in_zone(const char *abs) {
   for (size_t i = 0; i < M.nask; i++) {
     size_t l = strlen(M.ask[i]);
@@ -407,7 +420,8 @@ static int apply_open(const uint8_t *f, uint32_t len) {
   char path[MED_MAX_PATH + 1];
   memcpy(path, f + 44, plen);
   path[plen] = 0;
-  if (err || msglen || !plen || path[0] != '/' || memchr(path, 0, plen) || oflags & ~(uint32_t)OPEN_OK_FLAGS || mode > 07777 ||
+  /* Defence in depth: the helper opens only inside a zone, whatever the supervisor says. */
+  if (err || msglen || !plen || memchr(path, 0, plen) || !canonical(path) || !in_zone(path) || oflags & ~(uint32_t)OPEN_OK_FLAGS || mode > 07777 ||
       snap > 1 || (fdflags & ~(uint32_t)O_CLOEXEC) || (snap && (oflags & (O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND))))
     return -1;
   return emulate_open(id, path, oflags, mode, snap, fdflags);
