@@ -37,9 +37,24 @@ test('pausing stops a parent before its children: a waiting shell never sees its
   const out = join(tempDir('warden-pause-'), 'seen');
   const init = spawn('python3', ['-c', TREE, out], { stdio: 'ignore' });
   t.after(() => init.kill('SIGKILL'));
+  // Ready when the job's pid is written out and the job leads its own group (the file is created
+  // before it is written, and the job calls setpgid on its own schedule).
+  const pgrpOf = (pid: number): number => {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[2]);
+    } catch {
+      return -1;
+    }
+  };
   const end = Date.now() + 10_000;
-  while (!existsSync(`${out}.job`) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  const job = Number(readFileSync(`${out}.job`, 'utf8'));
+  let job = 0;
+  while (Date.now() < end) {
+    job = existsSync(`${out}.job`) ? Number(readFileSync(`${out}.job`, 'utf8')) : 0;
+    if (job > 0 && pgrpOf(job) === job) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(job > 0 && pgrpOf(job) === job, 'the stand-in tree came up');
   const pause = sandboxTreePause(async () => init.pid!);
   for (let i = 0; i < 60; i++) {
     const paused = await pause.pause();
