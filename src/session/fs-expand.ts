@@ -7,9 +7,10 @@ import { literalDirPrefix } from '../policy/paths.js';
  * Expands a path glob to the existing paths it matches, for the kernel floor (mounts and Landlock
  * take concrete paths). Bounded: at most MAX_ENTRIES directory entries are visited per pattern
  * and no deeper than MAX_DEPTH levels below the start, and dependency/VCS trees (node_modules,
- * .git) are not descended — files there are shipped by packages, not the user's secrets. What a
- * bounded walk cannot see at launch is still decided by live mediation for every access that
- * reaches it, and anything the agent creates later is its own.
+ * .git) are not descended — files there are shipped by packages, not the user's secrets. Limit:
+ * a match the bounded walk cannot see at launch (or one a host process creates later) is not
+ * masked — the floor then is only the grant around it; anything the agent creates is its own.
+ * Globs in `filesystem.ask` are expanded the same way (their opens are trapped by literal path).
  */
 
 const MAX_ENTRIES = 20_000;
