@@ -12,27 +12,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Part, ParsedScript } from '../../src/classify/ast.js';
+import type { ParsedScript } from '../../src/classify/ast.js';
 import { fastParse } from '../../src/classify/fastparse.js';
 import { createShellParser } from '../../src/classify/parse.js';
+import { canonAst } from './ast-canon.js';
 import { variants } from './obfuscate.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { values } = parseArgs({ options: { data: { type: 'string', default: resolve(repoRoot, '../shared/data/classifier-dev/cases.jsonl') } } });
-
-/** AST with adjacent literal parts merged (the only way the two parsers may differ). */
-function canon(s: ParsedScript): string {
-  const merge = (parts: Part[]): Part[] => {
-    const out: Part[] = [];
-    for (const p of parts) {
-      const last = out[out.length - 1];
-      if (p.t === 'lit' && last && last.t === 'lit') out[out.length - 1] = { t: 'lit', v: last.v + p.v };
-      else out.push(p.t === 'dq' ? { ...p, parts: merge(p.parts) } : p);
-    }
-    return out;
-  };
-  return JSON.stringify(s, (k, v: unknown) => (k === 'parts' && Array.isArray(v) ? merge(v as Part[]) : v));
-}
 
 const full = createShellParser();
 const commands = readFileSync(values.data!, 'utf8')
@@ -54,7 +41,7 @@ for (const c of commands) {
     if (/\b(?:while|until)\b/.test(src) && JSON.stringify(f).includes('"t":"while"')) loops++;
     // A trailing newline is outside the fast subset, so this forces the full parser.
     const m = full.parse(`${src}\n`);
-    if (!m.ok || canon(m.script) !== canon(f)) disagreements.push(src);
+    if (!m.ok || canonAst(m.script) !== canonAst(f)) disagreements.push(src);
   }
 }
 console.log(JSON.stringify({ inputs, fastParsed: fast, withExpansions: expansions, withLoops: loops, disagreements }, null, 2));

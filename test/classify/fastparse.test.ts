@@ -6,28 +6,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { Part, ParsedScript } from '../../src/classify/ast.js';
+import type { ParsedScript } from '../../src/classify/ast.js';
 import { fastParse } from '../../src/classify/fastparse.js';
 import { createShellParser } from '../../src/classify/parse.js';
+import { canonAst } from '../../bench/classify/ast-canon.js';
 
 const full = createShellParser();
-
-/** AST with adjacent literal parts merged (positions too: the analyser quotes statements by them). */
-function canon(s: ParsedScript): string {
-  const merge = (parts: Part[]): Part[] => {
-    const out: Part[] = [];
-    for (const p of parts) {
-      const last = out[out.length - 1];
-      if (p.t === 'lit' && last && last.t === 'lit') out[out.length - 1] = { t: 'lit', v: last.v + p.v };
-      else out.push(p.t === 'dq' ? { ...p, parts: merge(p.parts) } : p);
-    }
-    return out;
-  };
-  return JSON.stringify(s, (k, v: unknown) => {
-    if (k === 'parts' && Array.isArray(v)) return merge(v as Part[]);
-    return v;
-  });
-}
 
 function viaFullParser(src: string): ParsedScript | null {
   // A trailing newline is outside the fast subset, so this forces the full parser.
@@ -76,7 +60,7 @@ test('fast path agrees with the full parser on a corpus', () => {
     assert.ok(f !== null, `should be accepted: ${src}`);
     const m = viaFullParser(src);
     assert.ok(m !== null, src);
-    assert.equal(canon(f), canon(m), src);
+    assert.equal(canonAst(f), canonAst(m), src);
   }
 });
 
@@ -121,7 +105,7 @@ test('property: whatever the fast path accepts, the full parser reads the same w
       if (f === null) return;
       const m = viaFullParser(src);
       assert.ok(m !== null, `fast path accepted what bash rejects: ${src}`);
-      assert.equal(canon(f), canon(m), src);
+      assert.equal(canonAst(f), canonAst(m), src);
     }),
     { numRuns: 4000, seed: 11 },
   );
