@@ -58,6 +58,15 @@ static int fd_arg(napi_env env, napi_callback_info info, const char *usage, int3
   return 0;
 }
 
+/* A JS array of n numbers (byte counts, ids: all exact in a double). */
+static napi_value numbers(napi_env env, const double *v, uint32_t n) {
+  napi_value out, e;
+  if (napi_create_array_with_length(env, n, &out) != napi_ok) return NULL;
+  for (uint32_t i = 0; i < n; i++)
+    if (napi_create_double(env, v[i], &e) != napi_ok || napi_set_element(env, out, i, e) != napi_ok) return NULL;
+  return out;
+}
+
 static napi_value send_fd(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], out;
@@ -91,7 +100,6 @@ static napi_value send_fd(napi_env env, napi_callback_info info) {
 }
 
 static napi_value tcp_counts(napi_env env, napi_callback_info info) {
-  napi_value out, v;
   int32_t fd;
   if (fd_arg(env, info, "tcpCounts(fd)", &fd) < 0) return NULL;
   struct tcp_info ti;
@@ -104,24 +112,16 @@ static napi_value tcp_counts(napi_env env, napi_callback_info info) {
   acked -= acked > 0; /* the SYN */
   if ((st == ST_FIN_WAIT2 || st == ST_TIME_WAIT) && acked > 0) acked--; /* our FIN, acknowledged */
   if ((st == ST_CLOSE_WAIT || st == ST_LAST_ACK || st == ST_CLOSING || st == ST_TIME_WAIT) && rcvd > 0) rcvd--; /* their FIN */
-  napi_create_array_with_length(env, 2, &out);
-  napi_create_double(env, (double)acked, &v), napi_set_element(env, out, 0, v);
-  napi_create_double(env, (double)rcvd, &v), napi_set_element(env, out, 1, v);
-  return out;
+  return numbers(env, (const double[]){(double)acked, (double)rcvd}, 2);
 }
 
 static napi_value peer_cred(napi_env env, napi_callback_info info) {
-  napi_value out, v;
   int32_t fd;
   if (fd_arg(env, info, "peerCred(fd)", &fd) < 0) return NULL;
   struct ucred cr;
   socklen_t len = sizeof cr;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof cr) return fail(env, "peerCred: SO_PEERCRED unavailable");
-  napi_create_array_with_length(env, 3, &out);
-  napi_create_int64(env, cr.pid, &v), napi_set_element(env, out, 0, v);
-  napi_create_int64(env, cr.uid, &v), napi_set_element(env, out, 1, v);
-  napi_create_int64(env, cr.gid, &v), napi_set_element(env, out, 2, v);
-  return out;
+  return numbers(env, (const double[]){(double)cr.pid, (double)cr.uid, (double)cr.gid}, 3);
 }
 
 static napi_value fail_errno(napi_env env, const char *what, int err) {
