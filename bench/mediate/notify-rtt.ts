@@ -15,22 +15,16 @@
  * Reports p50/p99 in µs per mode and the added latency (inside minus outside). Prints JSON.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { numArg, percentiles } from '../stats.js';
+import { compileTimer, WARDEN } from './c-timer.js';
 
 const N = numArg('n', 2000);
 const RUNS = numArg('runs', 3);
-const WARDEN = fileURLToPath(new URL('../../../bin/warden.cjs', import.meta.url));
 
 const TIMER = String.raw`
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e6 + t.tv_nsec / 1e3; }
 int main(int argc, char **argv) {
   int n = atoi(argv[2]);
   char *av[] = {argv[1], NULL}, *env[] = {NULL};
@@ -46,9 +40,7 @@ int main(int argc, char **argv) {
 const dir = mkdtempSync(join(tmpdir(), 'warden-rtt-'));
 chmodSync(dir, 0o755);
 try {
-  writeFileSync(join(dir, 'timer.c'), TIMER);
-  const cc = spawnSync('cc', ['-O2', '-o', join(dir, 'timer'), join(dir, 'timer.c')], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
+  compileTimer(dir, 'timer', TIMER);
   const modes = { missing: '/nonexistent/warden-rtt', cached: '/etc/hostname' } as const;
   const sample = (inside: boolean, path: string): number[] => {
     const cmd = inside ? [process.execPath, WARDEN, 'run', '--workspace', dir, '--', './timer', path, String(N)] : ['./timer', path, String(N)];

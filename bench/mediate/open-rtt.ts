@@ -18,20 +18,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { numArg, percentiles } from '../stats.js';
+import { compileTimer, WARDEN } from './c-timer.js';
 
 const N = numArg('n', 20000);
 const RUNS = numArg('runs', 3);
-const WARDEN = fileURLToPath(new URL('../../../bin/warden.cjs', import.meta.url));
 
 const TIMER = String.raw`
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e6 + t.tv_nsec / 1e3; }
 int main(int argc, char **argv) {
   int n = atoi(argv[2]);
   if (argc != 3) return 2;
@@ -55,9 +48,7 @@ try {
   mkdirSync(zone);
   writeFileSync(join(dir, 'plain.txt'), 'plain\n');
   writeFileSync(join(zone, 'granted.txt'), 'granted\n');
-  writeFileSync(join(ws, 'timer.c'), TIMER);
-  const cc = spawnSync('cc', ['-O2', '-o', join(ws, 'timer'), join(ws, 'timer.c')], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
+  compileTimer(ws, 'timer', TIMER);
   const pol = (name: string, fs: string): string => {
     const p = join(dir, `${name}.yaml`);
     writeFileSync(p, `version: 1\nextends: coding-agent\nfilesystem:\n  read: [${dir}, ${join(zone, 'granted.txt')}]\n${fs}`);
