@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -340,6 +341,10 @@ test('malformed client input gets JSON-RPC errors, never a crash', async () => {
     assert.deepEqual((await waitFor((m) => m['id'] === 9, 'ping'))['result'], {});
     assert.ok(!lines.some((m) => m['id'] === 99));
   } finally {
+    // The gateway stops its sandboxed upstream before it exits: wait for that, so nothing still
+    // writes into the temp dir when it is removed.
+    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit');
     child.kill();
+    await exited;
   }
 });
