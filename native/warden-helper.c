@@ -122,7 +122,12 @@ static void __attribute__((noreturn)) exec_command(const struct plan *p) {
     for (const char *d = path;; ) {
       const char *e = strchrnul(d, ':');
       int n = snprintf(buf, sizeof buf, "%.*s/%s", (int)(e - d) ? (int)(e - d) : 1, (e - d) ? d : ".", cmd);
+      /* A PATH entry without the command is skipped with an (untrapped) access check: each execve is
+       * held for the exec mediator, and a miss would cost a round trip and an audit record. Only
+       * ENOENT/ENOTDIR are taken from the check, which resolves the path exactly as execve would
+       * (same mounts, same credentials); anything else still goes to execve for its own errno. */
       if (n < 0 || (size_t)n >= sizeof buf) errno = ENAMETOOLONG; /* never exec a truncated path */
+      else if (faccessat(AT_FDCWD, buf, X_OK, AT_EACCESS) < 0 && (errno == ENOENT || errno == ENOTDIR)) {}
       else execve(buf, p->argv, p->env);
       if (errno == EACCES) eacces = 1;
       else if (errno != ENOENT && errno != ENOTDIR) { err = errno; break; }
