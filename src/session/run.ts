@@ -15,6 +15,7 @@ import { startApprovals } from './approvals.js';
 import { egressAuditEvent, openEgress } from './egress.js';
 import { expandGlobs } from './fs-expand.js';
 import { cachedProbe } from './probe-cache.js';
+import { keepCgroupMigrationWarm } from '../sandbox/cgroup-warm.js';
 import { specFromPolicy } from './spec-from-policy.js';
 
 /**
@@ -73,6 +74,7 @@ export async function runSession(o: RunOptions): Promise<number> {
   const dirs = wardenDirs(o.env);
   const home = o.env['HOME'] || homedir();
   // Independent start-up work runs concurrently (start-up latency is a budget).
+  let stopWarm = (): void => {};
   const [loaded, probe] = await Promise.all([
     loadPolicy({
       ...(o.policyFile !== undefined ? { file: o.policyFile } : {}),
@@ -82,7 +84,10 @@ export async function runSession(o: RunOptions): Promise<number> {
       cwd: o.cwd,
       cacheDir: join(dirs.state, 'cache', 'policy'),
     }),
-    cachedProbe(o.env, dirs.state),
+    cachedProbe(o.env, dirs.state).then((probe) => {
+      stopWarm = keepCgroupMigrationWarm(probe.cgroup);
+      return probe;
+    }),
   ]);
   const policy = loaded.policy;
   trace('policy+probe');
@@ -146,6 +151,9 @@ export async function runSession(o: RunOptions): Promise<number> {
     const handle = launchSandbox(plan, { stdio: 'inherit' });
     sandboxInit = handle.initPid;
     killTree = () => handle.kill('SIGKILL');
+    // Once the sandbox is ready, init is in its cgroup (the helper moves it before release).
+    void handle.ready.then(stopWarm, stopWarm);
+    void handle.result.then(stopWarm, stopWarm);
     trace('spawned');
     opening = openLog();
     const listening = egress.listen();
@@ -214,6 +222,7 @@ export async function runSession(o: RunOptions): Promise<number> {
     }
     throw e;
   } finally {
+    stopWarm();
     await egress?.close();
     await approvals?.close();
   }
