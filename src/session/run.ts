@@ -157,6 +157,11 @@ export async function runSession(o: RunOptions): Promise<number> {
     trace('spawned');
     opening = openLog();
     const listening = egress.listen();
+    // Exec mediation brings the classifier. Its module initialises (~4 ms, this thread) while the
+    // audit genesis and the egress sockets wait for the disk and the kernel, so it delays neither
+    // the helper's spawn nor the release, and is ready when the command's first exec arrives.
+    const mediationModule = import('./exec-mediation.js');
+    mediationModule.catch(() => undefined); // handled below; never unhandled if start-up throws first
     try {
       [audit] = await Promise.all([opening, listening]);
     } catch (e) {
@@ -166,13 +171,10 @@ export async function runSession(o: RunOptions): Promise<number> {
     }
     trace('audit open');
     handle.release(true);
-    // Exec mediation brings the classifier. Its module loads only now, on this thread, so that it
-    // delays neither the helper's spawn nor the release.
-    const mediationModule = import('./exec-mediation.js');
     // The command's first exec is held in the kernel until a verdict arrives, and the channel
-    // buffers it until the mediator is attached: releasing before the classifier has loaded costs
-    // nothing in safety and hides that load behind the exec. A module that fails to load ends the
-    // sandbox (no exec would ever be answered).
+    // buffers it until the mediator is attached, so releasing before the mediator is attached
+    // costs nothing in safety. A module that fails to load ends the sandbox (no exec would ever be
+    // answered).
     const auditNow = audit;
     let mediator: { close(): void } | undefined;
     const mediatorReady = mediationModule.then(
