@@ -63,6 +63,40 @@ export function globToRegexSource(glob: string, pathMode: boolean): string {
   return out;
 }
 
+/**
+ * The longest run of literal characters that every string matching `glob` contains, in the
+ * reading of globToRegexSource (either mode): wildcards, `**` (with the `/` that follows it,
+ * which may match nothing), `[...]` classes and UNKNOWN end a run; escaped characters and an
+ * unclosed `[` are literal. `path.includes(requiredLiteral(g))` is therefore a necessary condition
+ * for a match, cheap enough to test before a regex that would otherwise be compiled on first use.
+ */
+export function requiredLiteral(glob: string): string {
+  let best = '';
+  let run = '';
+  const end = (): void => {
+    if (run.length > best.length) best = run;
+    run = '';
+  };
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === UNKNOWN || c === '?') end();
+    else if (c === '*') {
+      end();
+      if (glob[i + 1] === '*') i += glob[i + 2] === '/' ? 2 : 1;
+    } else if (c === '[') {
+      const close = glob.indexOf(']', i + 2);
+      if (close < 0) run += c;
+      else {
+        end();
+        i = close;
+      }
+    } else if (c === '\\' && i + 1 < glob.length) run += glob[++i]!;
+    else run += c;
+  }
+  end();
+  return best;
+}
+
 const POSIX_CLASSES: Record<string, string> = {
   alpha: 'a-zA-Z', digit: '0-9', alnum: 'a-zA-Z0-9', upper: 'A-Z', lower: 'a-z', space: ' \\t\\n\\r\\f\\v',
   xdigit: '0-9A-Fa-f', punct: '!-\\/:-@\\[-`{-~', word: '\\w',

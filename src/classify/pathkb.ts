@@ -3,7 +3,7 @@
  * construction; sessions share nothing mutable through it.
  */
 import { NOT_SECRET_BASENAMES, PATH_RULES, SECRET_BASENAMES, SYSTEM_ROOTS, type PathClass } from './kb/paths.js';
-import { compileGlob, globToRegexSource, hasGlobChars, UNKNOWN } from './glob.js';
+import { compileGlob, globToRegexSource, hasGlobChars, requiredLiteral, UNKNOWN } from './glob.js';
 
 export interface PathInfo {
   classes: Set<PathClass>;
@@ -16,7 +16,14 @@ export interface PathKbOptions {
   workspace: string;
 }
 
+/**
+ * A rule's regex is tested only on paths that contain its required literal: V8 compiles a regex
+ * on its first use, and compiling all ~240 for the first path a session classifies cost 7–10 ms
+ * at start-up (the first exec's decision waited for it). The literal is a necessary condition
+ * (requiredLiteral), so the result is the same as testing every regex.
+ */
 interface CompiledRule {
+  literal: string;
   re: RegExp;
   classes: PathClass[];
   what: string;
@@ -30,8 +37,8 @@ export class PathKb {
   readonly home: string;
   readonly workspace: string;
   private readonly rules: CompiledRule[];
-  private readonly secretBase: { re: RegExp; what: string }[];
-  private readonly notSecretBase: RegExp[];
+  private readonly secretBase: { literal: string; re: RegExp; what: string }[];
+  private readonly notSecretBase: { literal: string; re: RegExp }[];
   /** Concrete representatives of every rule, for matching glob/unknown arguments. */
   private readonly examples: string[];
 
@@ -45,7 +52,7 @@ export class PathKb {
       const tilde = r.glob.startsWith('~');
       const body = tilde ? r.glob.slice(1) : r.glob;
       const src = (tilde ? homeAlt : '') + globToRegexSource(body, true);
-      this.rules.push({ re: new RegExp(`^${src}$`), classes: r.classes, what: r.what });
+      this.rules.push({ literal: requiredLiteral(body), re: new RegExp(`^${src}$`), classes: r.classes, what: r.what });
       const ex = r.examples ?? (hasGlobChars(r.glob) ? [] : [r.glob]);
       for (const e of ex) {
         if (e.startsWith('~')) {
@@ -53,8 +60,8 @@ export class PathKb {
         } else this.examples.push(e);
       }
     }
-    this.secretBase = SECRET_BASENAMES.map((b) => ({ re: compileGlob(b.glob, true)!, what: b.what }));
-    this.notSecretBase = NOT_SECRET_BASENAMES.map((g) => compileGlob(g, true)!);
+    this.secretBase = SECRET_BASENAMES.map((b) => ({ literal: requiredLiteral(b.glob), re: compileGlob(b.glob, true)!, what: b.what }));
+    this.notSecretBase = NOT_SECRET_BASENAMES.map((g) => ({ literal: requiredLiteral(g), re: compileGlob(g, true)! }));
     for (const b of SECRET_BASENAMES) if (!hasGlobChars(b.glob)) this.examples.push(`${this.workspace}/${b.glob}`);
   }
 
@@ -63,15 +70,15 @@ export class PathKb {
     const classes = new Set<PathClass>();
     let what = '';
     for (const r of this.rules) {
-      if (r.re.test(path)) {
+      if (path.includes(r.literal) && r.re.test(path)) {
         if (!what) what = r.what;
         for (const c of r.classes) classes.add(c);
       }
     }
     const base = path.slice(path.lastIndexOf('/') + 1);
-    if (base && !this.notSecretBase.some((re) => re.test(base))) {
+    if (base && !this.notSecretBase.some((n) => base.includes(n.literal) && n.re.test(base))) {
       for (const b of this.secretBase) {
-        if (b.re.test(base)) {
+        if (base.includes(b.literal) && b.re.test(base)) {
           if (!classes.has('secret')) what = b.what;
           classes.add('secret');
           break;
