@@ -17,14 +17,38 @@ export interface PathKbOptions {
 }
 
 /**
- * A rule's regex is tested only on paths that contain its required literal: V8 compiles a regex
- * on its first use, and compiling all ~240 for the first path a session classifies cost 7–10 ms
- * at start-up (the first exec's decision waited for it). The literal is a necessary condition
- * (requiredLiteral), so the result is the same as testing every regex.
+ * One glob of the knowledge base. Its regex is tested only on strings that contain the glob's
+ * required literal (a necessary condition, so the result is the same as testing every regex),
+ * and built on the first such string: building and compiling all ~300 for the first path a
+ * session classifies cost 10–15 ms at start-up, and the first exec's verdict waited for it.
  */
+class GlobMatcher {
+  readonly literal: string;
+  private re: RegExp | null | undefined;
+
+  constructor(
+    private readonly glob: string,
+    /** Regex source put before the glob's (the home-directory alternatives of a `~` rule). */
+    private readonly prefix = '',
+  ) {
+    this.literal = requiredLiteral(glob);
+  }
+
+  test(s: string): boolean {
+    if (!s.includes(this.literal)) return false;
+    if (this.re === undefined) {
+      try {
+        this.re = new RegExp(`^${this.prefix}${globToRegexSource(this.glob, true)}$`);
+      } catch {
+        this.re = null; // a pattern that cannot be compiled matches nothing (as compileGlob)
+      }
+    }
+    return this.re !== null && this.re.test(s);
+  }
+}
+
 interface CompiledRule {
-  literal: string;
-  re: RegExp;
+  match: GlobMatcher;
   classes: PathClass[];
   what: string;
 }
@@ -37,8 +61,8 @@ export class PathKb {
   readonly home: string;
   readonly workspace: string;
   private readonly rules: CompiledRule[];
-  private readonly secretBase: { literal: string; re: RegExp; what: string }[];
-  private readonly notSecretBase: { literal: string; re: RegExp }[];
+  private readonly secretBase: { match: GlobMatcher; what: string }[];
+  private readonly notSecretBase: GlobMatcher[];
   /** Concrete representatives of every rule, for matching glob/unknown arguments. */
   private readonly examples: string[];
 
@@ -51,8 +75,7 @@ export class PathKb {
     for (const r of PATH_RULES) {
       const tilde = r.glob.startsWith('~');
       const body = tilde ? r.glob.slice(1) : r.glob;
-      const src = (tilde ? homeAlt : '') + globToRegexSource(body, true);
-      this.rules.push({ literal: requiredLiteral(body), re: new RegExp(`^${src}$`), classes: r.classes, what: r.what });
+      this.rules.push({ match: new GlobMatcher(body, tilde ? homeAlt : ''), classes: r.classes, what: r.what });
       const ex = r.examples ?? (hasGlobChars(r.glob) ? [] : [r.glob]);
       for (const e of ex) {
         if (e.startsWith('~')) {
@@ -60,8 +83,8 @@ export class PathKb {
         } else this.examples.push(e);
       }
     }
-    this.secretBase = SECRET_BASENAMES.map((b) => ({ literal: requiredLiteral(b.glob), re: compileGlob(b.glob, true)!, what: b.what }));
-    this.notSecretBase = NOT_SECRET_BASENAMES.map((g) => ({ literal: requiredLiteral(g), re: compileGlob(g, true)! }));
+    this.secretBase = SECRET_BASENAMES.map((b) => ({ match: new GlobMatcher(b.glob), what: b.what }));
+    this.notSecretBase = NOT_SECRET_BASENAMES.map((g) => new GlobMatcher(g));
     for (const b of SECRET_BASENAMES) if (!hasGlobChars(b.glob)) this.examples.push(`${this.workspace}/${b.glob}`);
   }
 
@@ -70,15 +93,15 @@ export class PathKb {
     const classes = new Set<PathClass>();
     let what = '';
     for (const r of this.rules) {
-      if (path.includes(r.literal) && r.re.test(path)) {
+      if (r.match.test(path)) {
         if (!what) what = r.what;
         for (const c of r.classes) classes.add(c);
       }
     }
     const base = path.slice(path.lastIndexOf('/') + 1);
-    if (base && !this.notSecretBase.some((n) => base.includes(n.literal) && n.re.test(base))) {
+    if (base && !this.notSecretBase.some((n) => n.test(base))) {
       for (const b of this.secretBase) {
-        if (base.includes(b.literal) && b.re.test(base)) {
+        if (b.match.test(base)) {
           if (!classes.has('secret')) what = b.what;
           classes.add('secret');
           break;
