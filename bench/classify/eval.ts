@@ -8,7 +8,7 @@
  * commands with their verdicts to a file of your choice (keep it outside the repository).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClassifier, type Verdict } from '../../src/classify/index.js';
@@ -93,7 +93,7 @@ function main(): void {
   }
   const ms = performance.now() - t0;
   const result = {
-    data: values.data,
+    data: relative(repoRoot, resolve(values.data!)), // no machine paths in the committed results
     cases: cases.length,
     elapsedMs: Math.round(ms),
     verdicts,
