@@ -56,3 +56,23 @@ export function keepCgroupMigrationWarm(cgroup: CgroupCapability): () => void {
   write();
   return stop;
 }
+
+/**
+ * The warm-up of one `warden run` start-up: started when the probe is known, stopped on every way
+ * out (sandbox ready, refusal, error). A start that comes after the stop (the probe resolving
+ * after a failed policy load, say) starts nothing: a loop left running would keep the process
+ * alive for MAX_MS after it is done.
+ */
+export class CgroupWarmup {
+  private stopLoop: (() => void) | undefined;
+  private ended = false;
+
+  start(cgroup: CgroupCapability): void {
+    if (!this.ended && !this.stopLoop) this.stopLoop = keepCgroupMigrationWarm(cgroup);
+  }
+
+  stop(): void {
+    this.ended = true;
+    this.stopLoop?.();
+  }
+}

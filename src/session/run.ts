@@ -15,7 +15,7 @@ import { startApprovals } from './approvals.js';
 import { egressAuditEvent, openEgress } from './egress.js';
 import { expandGlobs } from './fs-expand.js';
 import { cachedProbe } from './probe-cache.js';
-import { keepCgroupMigrationWarm } from '../sandbox/cgroup-warm.js';
+import { CgroupWarmup } from '../sandbox/cgroup-warm.js';
 import { specFromPolicy } from './spec-from-policy.js';
 
 /**
@@ -64,6 +64,15 @@ function canonicalWorkspace(cwd: string, ws: string | undefined): string {
 }
 
 export async function runSession(o: RunOptions): Promise<number> {
+  const warmup = new CgroupWarmup();
+  try {
+    return await startSession(o, warmup);
+  } finally {
+    warmup.stop();
+  }
+}
+
+async function startSession(o: RunOptions, warmup: CgroupWarmup): Promise<number> {
   const t0 = Date.now();
   // WARDEN_TRACE=1 prints start-up phases (ms since process start) to stderr.
   const trace = o.env['WARDEN_TRACE'] ? (what: string) => o.stderr(`warden: trace ${performance.now().toFixed(1)} ms ${what}\n`) : () => {};
@@ -74,7 +83,6 @@ export async function runSession(o: RunOptions): Promise<number> {
   const dirs = wardenDirs(o.env);
   const home = o.env['HOME'] || homedir();
   // Independent start-up work runs concurrently (start-up latency is a budget).
-  let stopWarm = (): void => {};
   const [loaded, probe] = await Promise.all([
     loadPolicy({
       ...(o.policyFile !== undefined ? { file: o.policyFile } : {}),
@@ -85,7 +93,7 @@ export async function runSession(o: RunOptions): Promise<number> {
       cacheDir: join(dirs.state, 'cache', 'policy'),
     }),
     cachedProbe(o.env, dirs.state).then((probe) => {
-      stopWarm = keepCgroupMigrationWarm(probe.cgroup);
+      warmup.start(probe.cgroup);
       return probe;
     }),
   ]);
@@ -152,8 +160,8 @@ export async function runSession(o: RunOptions): Promise<number> {
     sandboxInit = handle.initPid;
     killTree = () => handle.kill('SIGKILL');
     // Once the sandbox is ready, init is in its cgroup (the helper moves it before release).
-    void handle.ready.then(stopWarm, stopWarm);
-    void handle.result.then(stopWarm, stopWarm);
+    const stopWarmup = () => warmup.stop();
+    void handle.ready.then(stopWarmup, stopWarmup);
     trace('spawned');
     opening = openLog();
     const listening = egress.listen();
@@ -224,7 +232,6 @@ export async function runSession(o: RunOptions): Promise<number> {
     }
     throw e;
   } finally {
-    stopWarm();
     await egress?.close();
     await approvals?.close();
   }

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { keepCgroupMigrationWarm } from '../../src/sandbox/cgroup-warm.js';
+import { CgroupWarmup, keepCgroupMigrationWarm } from '../../src/sandbox/cgroup-warm.js';
 import { cachedProbe } from '../../src/session/probe-cache.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -50,4 +50,26 @@ test('on the real cgroup: our membership is the same after the loop', async (t) 
   stop();
   await sleep(30);
   assert.equal(readFileSync('/proc/self/cgroup', 'utf8'), mine);
+});
+
+test('a start-up warm-up that ends before the probe arrives starts no loop (it would keep the process alive)', async () => {
+  const dir = tempDir('warden-cgwarm-');
+  const procs = join(dir, 'cgroup.procs');
+  writeFileSync(procs, '');
+  const before = openFds();
+  const w = new CgroupWarmup();
+  w.stop(); // e.g. the policy failed to load first
+  w.start({ layout: 'v1', mode: 'v1', parents: { memory: dir }, memsw: false, reason: '' });
+  await sleep(30);
+  assert.equal(readFileSync(procs, 'utf8'), '');
+  assert.equal(openFds(), before);
+
+  const live = new CgroupWarmup();
+  live.start({ layout: 'v1', mode: 'v1', parents: { memory: dir }, memsw: false, reason: '' });
+  live.start({ layout: 'v1', mode: 'v1', parents: { memory: dir }, memsw: false, reason: '' }); // one loop only
+  await sleep(20);
+  live.stop();
+  await sleep(10);
+  assert.ok(readFileSync(procs, 'utf8').length > 0);
+  assert.equal(openFds(), before, 'one loop, closed');
 });
