@@ -1,10 +1,11 @@
 /*
  * Exec mediation, native half (DESIGN.md §2 L1, §3): the outer helper owns the seccomp user-notify
  * fd, so a garbage-collection pause of the supervisor can delay a trapped execve but never decide
- * one. For each notification it reads the path and argv from the tracee (process_vm_readv, one
- * page at a time so a string ending at a mapping boundary reads exactly), confirms with
- * NOTIF_ID_VALID that the tracee is still the one that trapped (no pid reuse under the read), and
- * sends one frame to the supervisor on MED_FD; the supervisor answers with a verdict frame. Format
+ * one. For each notification it reads the path and argv from the tracee (process_vm_readv, never
+ * across a page in one range, so a string ending at a mapping boundary reads exactly), confirms
+ * with NOTIF_ID_VALID that the tracee is still the one that trapped (no pid reuse under the read),
+ * and sends one frame to the supervisor (on MED_FD, or through the frames pipe once the supervisor
+ * has taken it); the supervisor answers with a verdict frame on MED_FD. Format
  * (little-endian) in native/PLAN.md "Exec mediation".
  *
  * Threats and invariants:
@@ -39,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MED_MAX_PATH 4096u
@@ -54,8 +56,16 @@ enum { P_PATH = 1, P_ARGV = 2, P_TOO_BIG = 4 };
 
 struct key { uint64_t id; uint32_t len; uint8_t b[MED_KEY_MAX]; };
 
+/* Frames pipe (see "Frames pipe" below): the longest a frame that needs no answer (a replay) waits
+ * in it unannounced, and the size asked for it. */
+#define RING_NS 10000000L
+#define OUT_PIPE_SIZE (1 << 20)
+
 static struct {
   int nfd, med;
+  int out;          /* the frames pipe's write end once the supervisor has opened the pipe, else -1 */
+  int out_w, out_r; /* the pipe offered, until then */
+  struct timespec rang; /* when the last doorbell was written */
   struct seccomp_notif *req;
   struct seccomp_notif_resp *resp;
   uint8_t *frame; size_t cap, len;
@@ -64,7 +74,7 @@ static struct {
   uint8_t in[8192]; size_t in_len;
   long page;
   const char *const *ask; size_t nask;
-} M = {.nfd = -1, .med = -1};
+} M = {.nfd = -1, .med = -1, .out = -1, .out_w = -1, .out_r = -1};
 
 static int write_full(int fd, const uint8_t *b, size_t n) {
   while (n) {
@@ -131,6 +141,135 @@ static int put_cstr(pid_t pid, uint64_t addr, size_t max) {
   return 0;
 }
 
+/* The common exec in two reads: the path and the argv pointer array in one process_vm_readv, every
+ * argv string in a second, instead of one read per pointer and at least one per string. Only for a
+ * request of that shape — at most FAST_ARGC arguments, and the path, the pointer array up to its
+ * NULL and each string up to its NUL each within FAST_CHUNK bytes that do not cross a page. Every
+ * remote range lies within one page, so each is read entirely or not at all, and a short read
+ * means one of them is unmapped. Appends `str path, argc x str` exactly as the page-wise reads in
+ * on_exec would and returns 1; returns 0 with nothing appended when the request is of another
+ * shape or anything fell short (on_exec then reads it page by page and reports what is wrong);
+ * -1 when out of memory. */
+#define FAST_ARGC 64u
+#define FAST_CHUNK 256u
+static struct {
+  uint8_t path[FAST_CHUNK];
+  uint64_t ptr[FAST_ARGC + 1];
+  uint8_t str[FAST_ARGC][FAST_CHUNK];
+  struct iovec l[FAST_ARGC], r[FAST_ARGC];
+} F;
+
+/* Bytes readable at addr without crossing a page, at most cap. */
+static size_t in_page(uint64_t addr, size_t cap) {
+  size_t n = (size_t)M.page - (size_t)(addr % (uint64_t)M.page);
+  return n < cap ? n : cap;
+}
+
+static int fast_strings(pid_t pid, uint64_t path, uint64_t argv, uint32_t *argc) {
+  size_t plen = in_page(path, FAST_CHUNK), alen = argv ? in_page(argv, sizeof F.ptr) & ~(size_t)7 : 0;
+  if (!path || (argv && !alen)) return 0; /* no path, or not even one pointer before the page ends */
+  struct iovec l[2] = {{F.path, plen}, {F.ptr, alen}}, r[2] = {{(void *)(uintptr_t)path, plen}, {(void *)(uintptr_t)argv, alen}};
+  int nv = alen ? 2 : 1;
+  if (process_vm_readv(pid, l, (unsigned long)nv, r, (unsigned long)nv, 0) != (ssize_t)(plen + alen)) return 0;
+  const uint8_t *pnul = memchr(F.path, 0, plen);
+  if (!pnul) return 0;
+  uint32_t n = 0;
+  size_t want = 0;
+  if (alen) {
+    for (;; n++) {
+      if (n == alen / 8) return 0; /* no NULL within the chunk: more pointers than read here */
+      if (!F.ptr[n]) break;
+      if (n == FAST_ARGC) return 0;
+      size_t c = in_page(F.ptr[n], FAST_CHUNK);
+      F.l[n] = (struct iovec){F.str[n], c};
+      F.r[n] = (struct iovec){(void *)(uintptr_t)F.ptr[n], c};
+      want += c;
+    }
+  }
+  if (n && process_vm_readv(pid, F.l, n, F.r, n, 0) != (ssize_t)want) return 0;
+  const uint8_t *nul[FAST_ARGC];
+  for (uint32_t i = 0; i < n; i++)
+    if (!(nul[i] = memchr(F.str[i], 0, F.l[i].iov_len))) return 0;
+  size_t at = M.len;
+  if (put32((uint32_t)(pnul - F.path)) < 0 || put(F.path, (size_t)(pnul - F.path)) < 0) { M.len = at; return -1; }
+  for (uint32_t i = 0; i < n; i++)
+    if (put32((uint32_t)(nul[i] - F.str[i])) < 0 || put(F.str[i], (size_t)(nul[i] - F.str[i])) < 0) { M.len = at; return -1; }
+  *argc = n;
+  return 1;
+}
+
+/* ---- Frames pipe ----
+ * Threat: none new — it carries the same frames, from the same helper, to the same supervisor. Its
+ * job is cost: a frame written to MED_FD wakes the supervisor, one wake-up per exec even when the
+ * exec needs no answer (a replay from the verdict cache), and on 2 cores that CPU is taken from the
+ * sandboxed tree. So every frame goes into a pipe instead, which the supervisor does not poll, and
+ * a one-byte doorbell on MED_FD tells it to read the pipe: after every frame that needs an answer,
+ * after a replay only if no doorbell rang in the last RING_NS (the supervisor reads the pipe again
+ * RING_NS after each doorbell, and as long as it finds frames there), and whenever the pipe is full.
+ * Invariants: a replay's frame is still in the kernel's hands before its exec is continued (the
+ * write comes first, as on MED_FD); frames keep one order (one pipe, one writer); the pipe never
+ * reaches the tree (O_CLOEXEC, created in the outer helper after the clone).
+ * Handshake: the hello frame (kind 4 on MED_FD: u32 len 20, u32 kind 4, u32 helper pid, i32 fd of
+ * the pipe's read end, u64 its inode) lets the supervisor open the pipe (/proc/<pid>/fd/<fd>, checked
+ * by inode); it answers kind 4 (len 4), and the helper then writes the switch frame (kind 5, len 4)
+ * as the last frame on MED_FD and every later one into the pipe. Without the answer everything
+ * stays on MED_FD. */
+static int offer_pipe(void) {
+  int p[2];
+  struct stat st;
+  if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) return 0; /* no pipe: frames stay on MED_FD */
+  if (fstat(p[0], &st) < 0) { close(p[0]); close(p[1]); return 0; }
+  (void)fcntl(p[1], F_SETPIPE_SZ, OUT_PIPE_SIZE); /* best effort: a full pipe rings the doorbell */
+  M.out_r = p[0];
+  M.out_w = p[1];
+  uint8_t f[24];
+  uint32_t v[4] = {20, 4, (uint32_t)getpid(), (uint32_t)p[0]};
+  uint64_t ino = (uint64_t)st.st_ino;
+  memcpy(f, v, 16);
+  memcpy(f + 16, &ino, 8);
+  return write_full(M.med, f, sizeof f);
+}
+
+/* The supervisor opened the pipe: the switch frame, then the pipe. Returns -1 if not offered. */
+static int take_pipe(void) {
+  if (M.out_w < 0 || M.out >= 0) return -1;
+  uint32_t f[2] = {4, 5};
+  if (write_full(M.med, (const uint8_t *)f, sizeof f) < 0) return -1;
+  M.out = M.out_w;
+  close(M.out_r);
+  M.out_r = -1;
+  return 0;
+}
+
+static int ring(void) {
+  uint8_t b = 'd';
+  clock_gettime(CLOCK_MONOTONIC, &M.rang);
+  return write_full(M.med, &b, 1);
+}
+
+/* The frame built in M.frame, to the supervisor. `urgent`: it waits for an answer. */
+static int emit(int urgent) {
+  if (M.out < 0) return write_full(M.med, M.frame, M.len);
+  const uint8_t *b = M.frame;
+  for (size_t n = M.len; n;) {
+    ssize_t w = write(M.out, b, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {
+      /* Full: the supervisor is told to read it, and this waits until it has. */
+      struct pollfd p = {M.out, POLLOUT, 0};
+      if (ring() < 0) return -1;
+      if (poll(&p, 1, -1) < 0 && errno != EINTR) return -1;
+      continue;
+    }
+    if (w <= 0) return -1;
+    b += w; n -= (size_t)w;
+  }
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  long since = (now.tv_sec - M.rang.tv_sec) * 1000000000L + (now.tv_nsec - M.rang.tv_nsec);
+  return urgent || since >= RING_NS ? ring() : 0;
+}
+
 int notify_init(int nfd, int med, const char *const *ask, size_t nask) {
   struct seccomp_notif_sizes sz;
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0) return -1;
@@ -139,7 +278,7 @@ int notify_init(int nfd, int med, const char *const *ask, size_t nask) {
   M.page = sysconf(_SC_PAGESIZE);
   if (!M.req || !M.resp || M.page <= 0) return -1;
   M.nfd = nfd; M.med = med; M.ask = ask; M.nask = nask;
-  return 0;
+  return offer_pipe();
 }
 
 static int respond(uint64_t id, int cont, int err) {
@@ -172,7 +311,10 @@ static int on_exec(void) {
   put32((uint32_t)at); put32(at ? (uint32_t)d->args[0] : (uint32_t)-100); put32(at ? (uint32_t)d->args[4] : 0);
   size_t prob_at = M.len, argc_at = M.len + 4;
   put32(0); put32(0);
-  int r = put_cstr(pid, path, MED_MAX_PATH);
+  int r = fast_strings(pid, path, argv, &argc);
+  if (r < 0) return -1;
+  if (!r) r = put_cstr(pid, path, MED_MAX_PATH);
+  else argv = 0; /* all read */
   if (r < 0) { problems |= r == -2 ? P_TOO_BIG : P_PATH; put32(0); }
   /* argv: a NULL-terminated array of pointers; NULL itself means an empty argv. At most
    * MED_MAX_ARGV bytes of it (length fields included) go into the frame. */
@@ -199,7 +341,7 @@ static int on_exec(void) {
   if (!problems && cache_find(k, klen)) {
     uint32_t kind = 2;
     memcpy(M.frame + 4, &kind, 4);
-    if (write_full(M.med, M.frame, M.len) < 0) return -1; /* audited before it runs */
+    if (emit(0) < 0) return -1; /* audited before it runs */
     return respond(M.req->id, 1, 0);
   }
   if (!problems && klen <= MED_KEY_MAX) {
@@ -207,7 +349,7 @@ static int on_exec(void) {
     slot->id = M.req->id; slot->len = klen;
     memcpy(slot->b, k, klen);
   }
-  return write_full(M.med, M.frame, M.len);
+  return emit(1);
 }
 
 /* ---- "ask" file zones ----
@@ -328,7 +470,7 @@ static int on_open(void) {
   uint32_t flen = (uint32_t)(M.len - 4);
   memcpy(M.frame, &flen, 4);
   if (ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &M.req->id) < 0) return 0;
-  return write_full(M.med, M.frame, M.len);
+  return emit(1);
 }
 
 /* One readable event on the notify fd. Returns -1 only when mediation cannot go on. */
@@ -429,11 +571,12 @@ static int apply_open(const uint8_t *f, uint32_t len) {
 
 /* Verdict frames: u32 len, u32 kind(1), u64 id, u32 pid, u32 action (0 continue, 1 fail), i32 errno,
  * u32 cache, u32 msglen, msg[msglen <= MED_MSG_MAX] (told to the tracee's stderr on fail).
- * Kind 2 (len 4): forget every cached verdict. */
+ * Kind 2 (len 4): forget every cached verdict. Kind 4 (len 4): the supervisor opened the frames pipe. */
 static int apply(const uint8_t *f, uint32_t len) {
   uint32_t kind;
   memcpy(&kind, f, 4);
   if (kind == 2 && len == 4) { for (size_t i = 0; i < MED_CACHE; i++) M.cache[i].len = 0; return 0; }
+  if (kind == 4 && len == 4) return take_pipe();
   if (kind == 3) return apply_open(f, len);
   if (kind != 1 || len < 32) return -1;
   uint64_t id;

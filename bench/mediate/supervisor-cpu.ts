@@ -11,10 +11,15 @@
  *   from its verdict cache — with the audit hand-off a no-op (`mediator_us`) and into a real audit
  *   writer on the caller's thread, as `warden run` opens it (`with_audit_us`: record encoding,
  *   chain, group commit and fdatasync included).
+ * - `paced`: the same, the frames coming one at a time from another process, `gap` µs apart, as
+ *   during the exec loop: over the channel, one wake-up per frame (`mediator_us`, `with_audit_us`),
+ *   and through the frames pipe as native/notify.c writes them once the supervisor has taken it —
+ *   hello and switch on the channel, frames into a FIFO, a doorbell at most every RING_MS
+ *   (`pipe_mediator_us`, `pipe_with_audit_us`).
  * Prints JSON.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeSync } from 'node:fs';
+import { fstatSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writeSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -25,6 +30,7 @@ import type { AuditEventInput } from '../../src/audit/record.js';
 import { openAuditWriter } from '../../src/audit/writer.js';
 import { createCommandContext, decideCommand } from '../../src/mediate/command-decision.js';
 import { ExecMediator } from '../../src/mediate/exec-mediator.js';
+import { RING_MS } from '../../src/mediate/frames-pipe.js';
 import { traceeFs } from '../../src/mediate/tracee-fs.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { numArg, percentiles } from '../stats.js';
@@ -64,15 +70,35 @@ function frame(kind: 1 | 2, id: bigint, pid: number, path: string, args: string[
   return b;
 }
 
-/** The helper's side of `replay`: N kind-2 frames, one write each, `gap` µs apart. */
-async function send(sock: string, gapUs: number, n: number): Promise<void> {
+/**
+ * The helper's side of `replay`: N kind-2 frames, one write each, `gap` µs apart — on the socket,
+ * or (`fifo` given) into that FIFO after hello and switch on the socket, with a doorbell on the
+ * socket whenever none rang in the last RING_MS.
+ */
+async function send(sock: string, gapUs: number, n: number, fifo?: string): Promise<void> {
   const c = connect(sock);
   await new Promise((r) => c.on('connect', r));
   const f = frame(2, 2n, 1000, '/bin/true', ['/bin/true']);
   const fd = (c as unknown as { _handle: { fd: number } })._handle.fd;
+  let out = fd;
+  let rang = -Infinity;
+  if (fifo !== undefined) {
+    out = openSync(fifo, 'r+');
+    const hello = Buffer.alloc(24);
+    hello.writeUInt32LE(20, 0);
+    hello.writeUInt32LE(4, 4);
+    hello.writeUInt32LE(process.pid, 8);
+    hello.writeInt32LE(out, 12);
+    hello.writeBigUInt64LE(fstatSync(out, { bigint: true }).ino, 16);
+    writeSync(fd, Buffer.concat([hello, Buffer.from([4, 0, 0, 0, 5, 0, 0, 0])]));
+  }
   const tick = new Int32Array(new SharedArrayBuffer(4));
   for (let i = 0; i < n; i++) {
-    writeSync(fd, f);
+    writeSync(out, f);
+    if (out !== fd && performance.now() - rang >= RING_MS) {
+      writeSync(fd, 'd');
+      rang = performance.now();
+    }
     const until = performance.now() + gapUs / 1000;
     while (performance.now() < until) Atomics.wait(tick, 0, 0, Math.max(0, until - performance.now()));
   }
@@ -80,7 +106,7 @@ async function send(sock: string, gapUs: number, n: number): Promise<void> {
 }
 
 async function child(mode: string): Promise<void> {
-  if (mode === 'send') return send(argv[2]!, Number(argv[3]), Number(argv[4]));
+  if (mode === 'send') return send(argv[2]!, Number(argv[3]), Number(argv[4]), argv[5]);
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-supcpu-')));
   try {
     if (mode === 'parser') {
@@ -103,17 +129,21 @@ async function child(mode: string): Promise<void> {
 /**
  * Main-thread CPU (µs) per kind-2 frame over N frames, after one kind-1 frame made /bin/true
  * cacheable. `gapUs` > 0: the frames come one at a time over a real unix socket from another
- * process, `gapUs` apart, as the helper sends them during the exec loop (one wake-up per exec);
- * 0: all handed over at once.
+ * process, `gapUs` apart, as the helper sends them during the exec loop (one wake-up per exec), or
+ * (`viaPipe`) through a FIFO taken as the helper's frames pipe; 0: all handed over at once.
  */
-async function replay(withAudit: boolean, gapUs: number, n: number): Promise<number> {
+async function replay(withAudit: boolean, gapUs: number, n: number, viaPipe = false): Promise<number> {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-supcpu-')));
   try {
     const policy = await policyIn(dir);
     const writer = withAudit
       ? await openAuditWriter({ env: { WARDEN_HOME: join(dir, 'home') }, thread: 'inline', genesis: { policyHash: policy.hash, wardenVersion: 'bench', layers: { active: [], degraded: [] } } })
       : undefined;
-    const audit = writer ? (ev: AuditEventInput) => void writer.enqueue(ev) : () => undefined;
+    let records = 0;
+    const audit = (ev: AuditEventInput) => {
+      records++;
+      writer?.enqueue(ev);
+    };
     const verdicts: Buffer[] = [];
     const channel = new Duplex({ read() {}, write(c: Buffer, _e, cb) { verdicts.push(c); cb(); } });
     const mediator = new ExecMediator({ channel, session: 'bench', context: createCommandContext(policy), immutable: () => true, audit, fsFor: () => traceeFs(process.pid), onFatal: (e) => { throw e; } });
@@ -127,6 +157,8 @@ async function replay(withAudit: boolean, gapUs: number, n: number): Promise<num
       const sock = join(dir, 'frames.sock');
       const total = frames.reduce((a, f) => a + f.length, 0);
       const server = createServer();
+      const fifo = join(dir, 'frames.fifo');
+      if (viaPipe && spawnSync('mkfifo', [fifo]).status !== 0) throw new Error('mkfifo failed');
       const got = new Promise<void>((resolve) => {
         server.on('connection', (c) => {
           let n = 0;
@@ -134,12 +166,14 @@ async function replay(withAudit: boolean, gapUs: number, n: number): Promise<num
           c.on('data', (chunk: Buffer) => {
             channel.emit('data', chunk);
             n += chunk.length;
-            if (n >= total) resolve();
+            if (!viaPipe && n >= total) resolve();
           });
+          // Through the pipe, the last frames are read at close (the sender's end).
+          if (viaPipe) c.on('end', resolve);
         });
       });
       await new Promise<void>((r) => server.listen(sock, r));
-      const sender = spawn(process.execPath, [SELF, '--child', 'send', sock, String(gapUs), String(n)], { stdio: 'inherit' });
+      const sender = spawn(process.execPath, [SELF, '--child', 'send', sock, String(gapUs), String(n), ...(viaPipe ? [fifo] : [])], { stdio: 'inherit' });
       await got;
       await new Promise((r) => sender.on('exit', r));
       server.close();
@@ -147,6 +181,7 @@ async function replay(withAudit: boolean, gapUs: number, n: number): Promise<num
     mediator.close();
     await writer?.close();
     const cpu = process.cpuUsage(cpu0);
+    if (records !== n + 1) throw new Error(`${records} records for ${n + 1} execs`);
     return (cpu.user + cpu.system) / n;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -176,16 +211,20 @@ if (argv[0] === '--child') {
   const withAudit: number[] = [];
   const pacedMediator: number[] = [];
   const pacedAudit: number[] = [];
+  const pipeMediator: number[] = [];
+  const pipeAudit: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     mediator.push(await replay(false, 0, N));
     withAudit.push(await replay(true, 0, N));
     pacedMediator.push(await replay(false, GAP, PACED_N));
     pacedAudit.push(await replay(true, GAP, PACED_N));
+    pipeMediator.push(await replay(false, GAP, PACED_N, true));
+    pipeAudit.push(await replay(true, GAP, PACED_N, true));
   }
   const r = (xs: number[]) => xs.map((x) => +x.toFixed(1));
   console.log(JSON.stringify({
     first: { decision, first_ms: percentiles(first, [50])[50], second_ms: percentiles(second, [50])[50], parser_load_ms: percentiles(parser, [50])[50], runs: first.length },
     replay: { n: N, mediator_us: r(mediator), with_audit_us: r(withAudit) },
-    paced: { n: PACED_N, gap_us: GAP, mediator_us: r(pacedMediator), with_audit_us: r(pacedAudit) },
+    paced: { n: PACED_N, gap_us: GAP, mediator_us: r(pacedMediator), with_audit_us: r(pacedAudit), pipe_mediator_us: r(pipeMediator), pipe_with_audit_us: r(pipeAudit) },
   }, null, 2));
 }

@@ -15,14 +15,16 @@
  * Memory: requests held for approval are bounded by the broker's `maxPending` (beyond it they are
  * denied at once); everything else is answered synchronously as it arrives.
  *
- * Audit order: every record is handed to the audit log in the order the helper's frames arrived.
+ * Audit order: every record is handed to the audit log in the order the helper wrote its frames.
  * Records of execs the helper already continued from its verdict cache (kind 2) are handed over in
- * batches — at most REPLAY_BATCH_MS after their frame, before any other record of this mediator,
- * and at close — so a loop of cached execs costs one group commit per batch rather than one per
- * few execs. That delay changes nothing about what runs (those execs were continued by the helper
- * before their frame was read); it means such a record's log time is up to REPLAY_BATCH_MS late,
- * and can follow a record another layer (egress) wrote in that window. A record that needs an
- * answer is always enqueued before its verdict is written.
+ * batches — at most REPLAY_BATCH_MS after their frame is read, before any other record of this
+ * mediator, and at close — so a loop of cached execs costs one group commit per batch rather than
+ * one per few execs. Once the helper's frames pipe is taken (frames-pipe.ts), such a frame itself
+ * is read up to RING_MS after it was written (no wake-up per replayed exec). Those delays change
+ * nothing about what runs (those execs were continued by the helper, after their frame was
+ * written); they mean such a record's log time is up to RING_MS + REPLAY_BATCH_MS late, and can
+ * follow a record another layer (egress) wrote in that window. A record that needs an answer is
+ * always enqueued before its verdict is written.
  */
 import { posix } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -31,7 +33,8 @@ import { decide } from '../policy/evaluate.js';
 import type { Decision } from '../policy/schema.js';
 import { decideCommand, type CommandContext, type CommandDecision } from './command-decision.js';
 import { isLoader, loaderProgram, programNames, resolveExecTarget, type ExecTarget, type TraceeFs } from './exec-target.js';
-import { encodeOpenVerdict, encodeVerdict, PROBLEM, RequestDecoder, type ExecRequest, type MediationRequest, type OpenRequest, type Verdict } from './exec-wire.js';
+import { decodeFrame, decodeHello, encodeOpenVerdict, encodePipeTaken, encodeVerdict, FRAME, KEY_AT, PROBLEM, RequestDecoder, WireError, type ExecRequest, type OpenRequest, type Verdict } from './exec-wire.js';
+import { FramesPipe, RING_MS } from './frames-pipe.js';
 
 export interface ExecApprovalRequest {
   program: string;
@@ -96,12 +99,20 @@ function decodeStrict(b: Buffer): string | null {
 
 export class ExecMediator {
   private readonly decoder = new RequestDecoder();
+  /** The helper's frames pipe once it said hello and we opened it; its own stream of frames. */
+  private pipe: FramesPipe | undefined;
+  private readonly pipeDecoder = new RequestDecoder();
+  /** After the switch frame: the channel carries doorbells only. */
+  private switched = false;
+  /** Reads the pipe again RING_MS after a doorbell, and on while it finds frames (see frames-pipe.ts). */
+  private pipeTimer: NodeJS.Timeout | undefined;
   /**
-   * What the helper may replay, by request key: the rule and program of the cached verdict and the
-   * decoded argv (the key holds every byte of path and argv, so a frame with the same key has this
-   * argv exactly). Only the audit record of a replayed exec is built from it.
+   * What the helper may replay, by request key (its bytes as latin1): the audit record of such a
+   * replay, built once when the verdict was given, with everything but the pid. The key holds every
+   * byte of the frame from the syscall field on, so a kind-2 frame with the same key decodes to the
+   * very request that record describes — it needs no decoding, only its pid.
    */
-  private readonly cachedRules = new Map<string, { rule: string; program: string | null; argv: string[]; invalidUtf8: true | undefined }>();
+  private readonly replayable = new Map<string, AuditEventInput>();
   private held = 0;
   private closed = false;
   /** Records of cached (kind 2) execs not yet handed to the audit log, in frame order. */
@@ -125,15 +136,24 @@ export class ExecMediator {
     if (this.closed) return;
     // What the helper reported before the end is recorded before the session's last record.
     try {
+      this.readPipe();
       this.flushReplayed();
     } catch (e) {
       this.fatal(e as Error);
     }
     this.closed = true;
+    this.closePipe();
+  }
+
+  private closePipe(): void {
+    clearTimeout(this.pipeTimer);
+    this.pipeTimer = undefined;
+    this.pipe?.close();
   }
 
   private fatal(e: Error): void {
     if (this.closed) return;
+    this.closePipe();
     // Execs the helper already let run are recorded even when the session ends in a failure.
     try {
       this.flushReplayed();
@@ -145,18 +165,67 @@ export class ExecMediator {
   }
 
   private onData(chunk: Buffer): void {
-    let reqs: MediationRequest[];
     try {
-      reqs = this.decoder.push(chunk);
+      if (!this.switched) this.decoder.split(chunk, (f) => this.onChannelFrame(f));
+      // A doorbell (or bytes after the switch frame in the same chunk): read the pipe now, and
+      // again RING_MS later (a replay written meanwhile rings no bell).
+      if (this.switched) {
+        this.readPipe();
+        this.pipeTimer ??= setTimeout(() => this.onPipeTimer(), RING_MS);
+      }
     } catch (e) {
       this.fatal(e as Error);
+    }
+  }
+
+  private onPipeTimer(): void {
+    this.pipeTimer = undefined;
+    try {
+      if (this.readPipe()) this.pipeTimer = setTimeout(() => this.onPipeTimer(), RING_MS);
+    } catch (e) {
+      this.fatal(e as Error);
+    }
+  }
+
+  /** Every frame in the pipe now, handled in order. Returns whether there was any byte. */
+  private readPipe(): boolean {
+    if (!this.pipe || this.closed) return false;
+    return this.pipe.drain((chunk) => this.pipeDecoder.split(chunk, (f) => this.onFrame(f)));
+  }
+
+  /** A frame on the channel itself: a request, or the frames pipe's hello and switch. */
+  private onChannelFrame(f: Buffer): void | 'end' {
+    const kind = f.readUInt32LE(0);
+    if (kind === FRAME.HELLO) {
+      if (this.pipe) throw new WireError('a second hello frame');
+      const h = decodeHello(f);
+      // Not the helper's pipe (any more): the frames stay on the channel, nothing is lost.
+      this.pipe = FramesPipe.open(h.pid, h.fd, h.ino) ?? undefined;
+      if (this.pipe) this.send(encodePipeTaken());
       return;
     }
-    for (const r of reqs) {
-      if (r.kind !== 3) this.handle(r);
-      else if (this.o.onOpen) this.o.onOpen(r);
-      else this.send(encodeOpenVerdict(r.id, r.pid, { action: 'fail', errno: EACCES }));
+    if (kind === FRAME.SWITCH) {
+      if (!this.pipe || f.length !== 4) throw new WireError('a switch frame without a pipe taken');
+      this.switched = true;
+      return 'end';
     }
+    this.onFrame(f);
+  }
+
+  private onFrame(f: Buffer): void {
+    // The common case of an exec loop: an exec the helper replayed from a verdict of ours. Its key
+    // bytes equal those of a frame already decoded and judged, so its record is that one's.
+    if (f.readUInt32LE(0) === 2) {
+      const ev = this.replayable.get(f.toString('latin1', KEY_AT));
+      if (ev !== undefined) {
+        if (!this.closed) this.queueReplayed({ ...ev, proc: { ...ev.proc!, pid: f.readUInt32LE(12) } });
+        return;
+      }
+    }
+    const r = decodeFrame(f);
+    if (r.kind !== 3) this.handle(r);
+    else if (this.o.onOpen) this.o.onOpen(r);
+    else this.send(encodeOpenVerdict(r.id, r.pid, { action: 'fail', errno: EACCES }));
   }
 
   private handle(req: ExecRequest): void {
@@ -180,12 +249,15 @@ export class ExecMediator {
     this.answer(req, argv, j, { invalidUtf8 });
   }
 
-  /** An exec the helper already continued from its cache of this mediator's verdicts: audit it. */
+  /**
+   * An exec the helper already continued from its cache of this mediator's verdicts, whose verdict
+   * this mediator no longer remembers (evicted, or never remembered: too long): audit it from its
+   * own frame.
+   */
   private replay(req: ExecRequest): void {
-    const hit = this.cachedRules.get(requestKey(req));
-    const argv = hit?.argv ?? req.argv.map((a) => lossy.decode(a));
-    const invalidUtf8 = hit ? hit.invalidUtf8 : req.argv.some((a) => decodeStrict(a) === null) || undefined;
-    this.record(req, argv, { decision: 'allow', rule: hit?.rule ?? 'cache', reason: 'same exec as an earlier allowed one (cached verdict)', program: hit?.program ?? null, cwd: null, cacheable: true }, { cached: true, invalidUtf8 }, true);
+    const argv = req.argv.map((a) => lossy.decode(a));
+    const invalidUtf8 = req.argv.some((a) => decodeStrict(a) === null) || undefined;
+    this.queueReplayed(this.event(req, argv, replayed('cache', null), { cached: true, invalidUtf8 }));
   }
 
   private judge(req: ExecRequest, argv: string[]): Judgement {
@@ -314,21 +386,25 @@ export class ExecMediator {
 
   private remember(req: ExecRequest, j: Judgement, argv: string[], invalidUtf8: true | undefined): void {
     // The helper replays only requests whose key fits its slot; a longer one is never replayed, and
-    // remembering it would let 2 MB argv lists pile up here (memory stays bounded: 256 x 4 KiB).
-    if (keyBytes(req) > MAX_REPLAY_KEY) return;
-    if (this.cachedRules.size >= 256) this.cachedRules.delete(this.cachedRules.keys().next().value as string);
-    this.cachedRules.set(requestKey(req), { rule: j.rule, program: j.program, argv, invalidUtf8 });
+    // remembering it would let 2 MB argv lists pile up here (memory stays bounded: 256 x ~4 KiB).
+    if (req.key.length > MAX_REPLAY_KEY) return;
+    if (this.replayable.size >= 256) this.replayable.delete(this.replayable.keys().next().value as string);
+    const ev = this.event(req, argv, replayed(j.rule, j.program), { cached: true, invalidUtf8 });
+    // Shared by every record of a replay of this exec: never changed after this.
+    Object.freeze(ev.detail);
+    Object.freeze(ev.proc!.argv);
+    this.replayable.set(req.key.toString('latin1'), ev);
   }
 
-  /** `replayed`: the exec already ran (kind 2); its record may wait for the next batch. */
-  private record(req: ExecRequest, argv: string[], j: Judgement, extra: Record<string, unknown>, replayed = false): void {
+  /** The audit record of an exec. */
+  private event(req: ExecRequest, argv: string[], j: Judgement, extra: Record<string, unknown>): AuditEventInput {
     const detail: Record<string, unknown> = { reason: j.reason, syscall: req.syscall, argc: argv.length };
     if (j.cwd !== null) detail['cwd'] = j.cwd;
     if (j.suggestion !== undefined) detail['suggestion'] = j.suggestion;
     if (j.via) detail['via'] = j.via;
     for (const [k, val] of Object.entries(extra)) if (val !== undefined) detail[k] = val;
     if (argv.length > MAX_AUDIT_ARGS) detail['argsOmitted'] = argv.length - MAX_AUDIT_ARGS;
-    const ev: AuditEventInput = {
+    return {
       session: this.o.session,
       kind: 'exec',
       decision: j.decision,
@@ -337,11 +413,16 @@ export class ExecMediator {
       proc: { pid: req.pid, ...(j.program !== null ? { exe: j.program } : {}), argv: argv.slice(0, MAX_AUDIT_ARGS) },
       detail,
     };
-    if (!replayed) {
-      this.flushReplayed();
-      this.o.audit(ev);
-      return;
-    }
+  }
+
+  /** The record of an exec that waits for an answer: after every replay reported before it. */
+  private record(req: ExecRequest, argv: string[], j: Judgement, extra: Record<string, unknown>): void {
+    this.flushReplayed();
+    this.o.audit(this.event(req, argv, j, extra));
+  }
+
+  /** The record of an exec that already ran (kind 2): it may wait for the next batch. */
+  private queueReplayed(ev: AuditEventInput): void {
     this.replayed.push(ev);
     if (this.replayed.length >= REPLAY_BATCH_MAX) this.flushReplayed();
     else
@@ -368,16 +449,9 @@ export class ExecMediator {
   }
 }
 
-/** Size of the helper's cache key for a request: the frame from the syscall number on (native/notify.c KEY_OFF). */
-function keyBytes(req: ExecRequest): number {
-  let n = 24 + req.path.length;
-  for (const a of req.argv) n += 4 + a.length;
-  return n;
-}
-
-/** The helper's cache key, as a string: the request bytes from the syscall number on. */
-function requestKey(req: ExecRequest): string {
-  return [req.syscall, req.dirfd, req.flags, req.path.toString('latin1'), ...req.argv.map((a) => a.toString('latin1'))].join('\0');
+/** How a replayed exec is judged in its record: the verdict it replays (rule, program), cached. */
+function replayed(rule: string, program: string | null): Judgement {
+  return { decision: 'allow', rule, reason: 'same exec as an earlier allowed one (cached verdict)', program, cwd: null, cacheable: true };
 }
 
 function denialText(j: Judgement, argv: string[]): string {

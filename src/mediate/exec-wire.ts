@@ -12,6 +12,12 @@
  *   1 fail) | i32 errno | u32 cacheable | u32 msglen | msg (<= 1024 bytes, written to the tracee's
  *   stderr on fail).   Flush: u32 len = 4 | u32 kind = 2.
  *
+ * Frames pipe (native/notify.c, src/mediate/frames-pipe.ts): hello (helper -> supervisor, first):
+ *   u32 len = 20 | u32 kind = 4 | u32 helper pid | i32 fd of the pipe | u64 its inode. Pipe taken
+ *   (supervisor -> helper): u32 len = 4 | u32 kind = 4. Switch (helper -> supervisor, the last
+ *   frame on the channel): u32 len = 4 | u32 kind = 5; after it every frame comes through the pipe,
+ *   and each byte on the channel is a doorbell: read the pipe.
+ *
  * Open request (kind 3, "ask" zones; native/notify.c sends only opens whose path lies lexically in
  *   one): u32 len | u32 kind = 3 | u64 id | u32 pid | u32 syscall (2 open, 3 openat, 4 openat2,
  *   5 creat) | i32 dirfd | u32 reserved | u64 flags | u64 mode | u64 resolve | str path.
@@ -29,6 +35,9 @@ export const MAX_FRAME = (4 << 20) + 8192;
 
 export const PROBLEM = { PATH: 1, ARGV: 2, TOO_BIG: 4 } as const;
 
+/** Where an exec request's key (ExecRequest.key) starts in its frame without the length field. */
+export const KEY_AT = 16;
+
 export interface ExecRequest {
   /** 1: the exec is held until a verdict is sent; 2: the helper already let it run (cached allow). */
   kind: 1 | 2;
@@ -40,6 +49,9 @@ export interface ExecRequest {
   problems: number;
   path: Buffer;
   argv: Buffer[];
+  /** The frame from the syscall field on — what native/notify.c caches a verdict by (its KEY_OFF):
+   * two requests with the same key bytes are the same exec of the same bytes. */
+  key: Buffer;
 }
 
 export type OpenSyscall = 'open' | 'openat' | 'openat2' | 'creat';
@@ -63,22 +75,39 @@ export type MediationRequest = ExecRequest | OpenRequest;
 
 export class WireError extends Error {}
 
-/** Incremental decoder: feed chunks, get whole requests. Throws WireError on a malformed stream. */
+/** Incremental decoder: feed chunks, get whole frames or requests. Throws WireError on a malformed stream. */
 export class RequestDecoder {
   private buf: Buffer = Buffer.alloc(0);
 
-  push(chunk: Buffer): MediationRequest[] {
+  /**
+   * Hands each whole frame in the stream so far (without its length field) to `each`, in order,
+   * as it is found; throws WireError at the first bad length (the frames before it have been handed
+   * over). A frame's length is checked here; its contents are `decodeFrame`'s business. `each`
+   * returning 'end' ends the frames: what follows in the stream is dropped (see the switch frame).
+   */
+  split(chunk: Buffer, each: (frame: Buffer) => void | 'end'): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    const out: MediationRequest[] = [];
     let off = 0;
-    while (this.buf.length - off >= 4) {
-      const len = this.buf.readUInt32LE(off);
-      if (len < 40 || len > MAX_FRAME) throw new WireError(`bad frame length ${len}`);
-      if (this.buf.length - off - 4 < len) break;
-      out.push(decodeFrame(this.buf.subarray(off + 4, off + 4 + len)));
-      off += 4 + len;
+    try {
+      while (this.buf.length - off >= 4) {
+        const len = this.buf.readUInt32LE(off);
+        if (len < 4 || len > MAX_FRAME) throw new WireError(`bad frame length ${len}`);
+        if (this.buf.length - off - 4 < len) break;
+        const f = this.buf.subarray(off + 4, off + 4 + len);
+        off += 4 + len;
+        if (each(f) === 'end') off = this.buf.length;
+      }
+    } finally {
+      this.buf = off === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(off));
     }
-    this.buf = off === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(off));
+  }
+
+  /** Every whole request in the stream so far, decoded (all or none: a malformed one throws). */
+  push(chunk: Buffer): MediationRequest[] {
+    const out: MediationRequest[] = [];
+    this.split(chunk, (f) => {
+      out.push(decodeFrame(f));
+    });
     return out;
   }
 
@@ -120,6 +149,7 @@ export function decodeFrame(f: Buffer): MediationRequest {
 }
 
 export function decodeRequest(f: Buffer): ExecRequest {
+  if (f.length < 36) throw new WireError('truncated exec frame');
   const kind = f.readUInt32LE(0);
   if (kind !== 1 && kind !== 2) throw new WireError(`unknown frame kind ${kind}`);
   const nr = f.readUInt32LE(16);
@@ -150,6 +180,7 @@ export function decodeRequest(f: Buffer): ExecRequest {
     problems: f.readUInt32LE(28),
     path,
     argv,
+    key: f.subarray(KEY_AT),
   };
 }
 
@@ -179,6 +210,28 @@ export function encodeVerdict(id: bigint, pid: number, v: Verdict): Buffer {
   }
   b.writeUInt32LE(msg.length, 32);
   msg.copy(b, 36);
+  return b;
+}
+
+/** Frames pipe hello (kind 4). */
+export interface PipeHello {
+  pid: number;
+  fd: number;
+  ino: bigint;
+}
+
+export const FRAME = { HELLO: 4, SWITCH: 5 } as const;
+
+export function decodeHello(f: Buffer): PipeHello {
+  if (f.length !== 20) throw new WireError('bad hello frame');
+  return { pid: f.readUInt32LE(4), fd: f.readInt32LE(8), ino: f.readBigUInt64LE(12) };
+}
+
+/** The supervisor has opened the frames pipe. */
+export function encodePipeTaken(): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt32LE(4, 0);
+  b.writeUInt32LE(4, 4);
   return b;
 }
 

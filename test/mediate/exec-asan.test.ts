@@ -93,6 +93,67 @@ test('the notify loop is clean under ASan/UBSan and still decides every exec', {
   assert.ok(execs.some((r) => r.rule === 'warden.exec-unreadable'));
 });
 
+/*
+ * Argument lists at the bounds of the helper's two-read path (native/notify.c fast_strings) and
+ * beyond: the path, an argument and the pointer array each ending exactly at a page followed by an
+ * inaccessible one, 64 and 65 arguments, arguments around 256 bytes, no argv at all. Each child
+ * execs /usr/bin/true with them; the record must carry them byte for byte.
+ */
+const SHAPES = String.raw`
+python3 - <<'PY'
+import ctypes, mmap, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+P = mmap.PAGESIZE
+keep = []
+def page_end():
+    a = libc.mmap(None, 2 * P, 3, 0x22, -1, 0)
+    assert libc.mprotect(ctypes.c_void_p(a + P), P, 0) == 0
+    return a + P
+def at_end(b):
+    a = page_end() - len(b) - 1
+    ctypes.memmove(a, b + b'\0', len(b) + 1)
+    return a
+def s(b):
+    keep.append(ctypes.create_string_buffer(b))
+    return ctypes.addressof(keep[-1])
+def ex(path, args, ptrs_at_end=False, no_argv=False):
+    pid = os.fork()
+    if pid == 0:
+        n = len(args) + 1
+        arr = page_end() - 8 * n if ptrs_at_end else s(b'\0' * 8 * n)
+        for i, a in enumerate(args + [0]):
+            ctypes.c_void_p.from_address(arr + 8 * i).value = a or None
+        libc.syscall(59, ctypes.c_void_p(path), None if no_argv else ctypes.c_void_p(arr), ctypes.c_void_p(s(b'\0' * 8)))
+        os._exit(99)
+    print('rc', os.waitpid(pid, 0)[1])
+T = s(b'/usr/bin/true')
+ex(at_end(b'/usr/bin/true'), [s(b'pe-path')])
+ex(T, [s(b'true'), at_end(b'pe-arg')])
+ex(T, [s(b'true'), s(b'pe-ptrs')], ptrs_at_end=True)
+ex(T, [s(b'a64')] + [s(b'x')] * 63)
+ex(T, [s(b'a65')] + [s(b'x')] * 64)
+for n in (255, 256, 257, 4000):
+    ex(T, [s(b'true'), s(b'L%d' % n + b'y' * (n - len(b'L%d' % n)))])
+ex(T, [], no_argv=True)
+PY
+echo done
+`;
+
+test('argument lists at the bounds of the two-read path are recorded byte for byte, clean under ASan/UBSan', { timeout: 120_000 }, async () => {
+  const { stdout, stderr, result, records, fatal } = await underAsan('version: 1\n', SHAPES);
+  assert.equal(fatal, undefined);
+  assert.doesNotMatch(stderr, SANITIZER_REPORT, stderr.slice(-3000));
+  assert.equal(result.exitCode, 0, stderr.slice(-2000));
+  assert.match(stdout, /done/);
+  assert.equal(stdout.match(/^rc 0$/gm)?.length, 10, stdout);
+  const argvs = records.filter((r) => r.kind === 'exec' && r.resource === '/usr/bin/true').map((r) => JSON.stringify(r.proc?.argv));
+  const long = (n: number) => `L${n}`.padEnd(n, 'y');
+  for (const want of [['pe-path'], ['true', 'pe-arg'], ['true', 'pe-ptrs'], ['a64', ...Array(63).fill('x')], ['a65', ...Array(64).fill('x')], ...[255, 256, 257, 4000].map((n) => ['true', long(n)]), []])
+    assert.ok(argvs.includes(JSON.stringify(want)), `recorded: ${JSON.stringify(want).slice(0, 80)}`);
+});
+
 const OPENS = String.raw`
 cat zone/granted.txt | wc -c
 for i in $(seq 100); do cat zone/granted.txt > /dev/null; cat /etc/hostname > /dev/null; done

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
-import { mkdirSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, realpathSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -596,7 +597,8 @@ const withLen = (len: number, body = Buffer.alloc(Math.max(0, Math.min(len, 64))
 
 test('wire: every malformed frame is a WireError, never a request', () => {
   rejects(withLen(0), /bad frame length 0/);
-  rejects(withLen(39), /bad frame length 39/);
+  rejects(withLen(3), /bad frame length 3/);
+  rejects(withLen(20), /truncated exec frame/);
   rejects(withLen(MAX_FRAME + 1, Buffer.alloc(0)), /bad frame length/, 1); // refused before the body comes
   rejects(withLen(0xffff_ffff, Buffer.alloc(0)), /bad frame length/);
   // (kind 3 is an open frame: test/mediate/file-units.test.ts)
@@ -718,6 +720,7 @@ async function mediatorFor(rules: string, fs: TraceeFs) {
   return {
     audit,
     fatal,
+    written,
     /** One exec through the mediator: the verdict the helper would get. */
     exec(path: string, argv: string[], extra: Partial<Req> = {}) {
       const before = written.length;
@@ -884,4 +887,109 @@ test('mediator: the verdicts it remembers for replayed execs are bounded (no 2 M
   assert.equal(rec.proc?.pid, 7);
   assert.equal(rec.rule, 'cache', 'a request longer than the helper ever replays is not remembered');
   assert.deepEqual(rec.proc?.argv, long, 'and is still recorded from its own frame');
+});
+
+// ---- the frames pipe (native/notify.c "Frames pipe", src/mediate/frames-pipe.ts) ----------------
+
+/** A FIFO standing in for the helper's pipe: this process plays the helper that holds it. */
+function fakePipe(): { fd: number; hello(ino?: bigint): Buffer; write(b: Buffer): void; close(): void } {
+  const dir = tempDir('warden-pipe-');
+  const path = join(dir, 'frames');
+  assert.equal(spawnSync('mkfifo', [path]).status, 0, 'mkfifo');
+  const fd = openSync(path, 'r+'); // read-write: opening does not wait for a peer
+  const ino = fstatSync(fd, { bigint: true }).ino;
+  return {
+    fd,
+    hello(other = ino) {
+      const b = Buffer.alloc(24);
+      b.writeUInt32LE(20, 0);
+      b.writeUInt32LE(4, 4);
+      b.writeUInt32LE(process.pid, 8);
+      b.writeInt32LE(fd, 12);
+      b.writeBigUInt64LE(other, 16);
+      return b;
+    },
+    write: (b) => void writeSync(fd, b),
+    close: () => closeSync(fd),
+  };
+}
+
+const SWITCH = Buffer.from([4, 0, 0, 0, 5, 0, 0, 0]);
+const BELL = Buffer.from('d');
+const TAKEN = Buffer.from([4, 0, 0, 0, 4, 0, 0, 0]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('mediator: the frames pipe is taken only when the hello names it exactly; until the switch, frames stay on the channel', async () => {
+  const p = fakePipe();
+  try {
+    const m = await mediatorFor(DENY, fsOf());
+    const n = m.raw(p.hello(12345n));
+    assert.equal(m.written.length, n, 'another inode: not the helper pipe, not taken');
+    assert.equal(m.exec('/usr/bin/true', ['true']).action, 0, 'and the channel still works');
+    m.raw(p.hello());
+    assert.deepEqual(m.written.at(-1), TAKEN, 'the pipe is taken');
+    assert.equal(m.exec('/usr/bin/touch', ['touch', 'x']).action, 1, 'frames before the switch are still read from the channel');
+    assert.equal(m.fatal.length, 0);
+  } finally {
+    p.close();
+  }
+});
+
+test('mediator: after the switch, frames come from the pipe in order: at a doorbell, RING_MS after one, and at the end', async () => {
+  const p = fakePipe();
+  try {
+    const m = await mediatorFor(DENY, fsOf());
+    m.raw(p.hello());
+    const n = m.raw(SWITCH);
+    let pid = 300;
+    const replay = () => p.write(frame({ ...REQ, kind: 2, pid: pid++, path: Buffer.from('/usr/bin/true'), argv: [Buffer.from('true')] }));
+    const execs = () => m.audit.filter((e) => e.kind === 'exec').map((e) => [e.proc?.pid, e.decision]);
+    // A frame that needs an answer: answered at its doorbell (a bell in the switch's own chunk too).
+    p.write(frame({ ...REQ, id: 1n, path: Buffer.from('/usr/bin/true'), argv: [Buffer.from('true')] }));
+    assert.equal(m.written.length, n, 'nothing is read from the pipe before a doorbell');
+    m.raw(BELL);
+    assert.equal(m.written.length, n + 1);
+    assert.equal(helperAccepts(m.written.at(-1)!).cache, 1, 'control: a cacheable allow');
+    // Replays ring no bell: read RING_MS after the last doorbell, and on while frames keep coming.
+    replay();
+    replay();
+    assert.deepEqual(execs(), [[4242, 'allow']]);
+    await sleep(60);
+    assert.deepEqual(execs(), [[4242, 'allow'], [300, 'allow'], [301, 'allow']]);
+    // Replays written before a frame that needs an answer are recorded before it.
+    replay();
+    p.write(frame({ ...REQ, id: 2n, path: Buffer.from('/usr/bin/touch'), argv: [Buffer.from('touch')] }));
+    m.raw(Buffer.concat([BELL, BELL]));
+    assert.equal(helperAccepts(m.written.at(-1)!).action, 1);
+    assert.deepEqual(execs().slice(3), [[302, 'allow'], [4242, 'deny']]);
+    // The helper's end: whatever it wrote is read and recorded.
+    replay();
+    m.end();
+    assert.deepEqual(execs().slice(5), [[303, 'allow']]);
+    assert.equal(m.fatal.length, 0);
+  } finally {
+    p.close();
+  }
+});
+
+test('mediator: a second hello, a switch without a pipe taken, or a malformed frame in the pipe ends mediation', async () => {
+  const p = fakePipe();
+  try {
+    const twice = await mediatorFor(DENY, fsOf());
+    twice.raw(p.hello());
+    twice.raw(p.hello());
+    assert.ok(twice.fatal[0] instanceof WireError);
+    const early = await mediatorFor(DENY, fsOf());
+    early.raw(SWITCH);
+    assert.ok(early.fatal[0] instanceof WireError);
+    const bad = await mediatorFor(DENY, fsOf());
+    bad.raw(Buffer.concat([p.hello(), SWITCH]));
+    const n = bad.written.length;
+    p.write(frame(REQ, { tail: Buffer.from('x') }));
+    bad.raw(BELL);
+    assert.ok(bad.fatal[0] instanceof WireError);
+    assert.equal(bad.written.length, n, 'no verdict for it');
+  } finally {
+    p.close();
+  }
 });

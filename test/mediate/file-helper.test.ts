@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { encodeOpenVerdict, encodeVerdict, RequestDecoder, type OpenVerdict } from '../../src/mediate/exec-wire.js';
+import { decodeFrame, encodeOpenVerdict, encodeVerdict, FRAME, RequestDecoder, type OpenVerdict } from '../../src/mediate/exec-wire.js';
 import { launchSandbox } from '../../src/sandbox/launch.js';
 import { cleanup, defaultSpec, makeCtx, planFor, type Ctx } from '../sandbox/harness.js';
 import { writeFile } from '../helpers/tmp.js';
@@ -28,10 +28,12 @@ async function withVerdict(verdict: (zone: string) => OpenVerdict) {
   const h = launchSandbox(plan, { stdio: ['ignore', 'pipe', 'pipe'] });
   const decoder = new RequestDecoder();
   h.mediation!.on('data', (chunk: Buffer) => {
-    for (const r of decoder.push(chunk)) {
+    decoder.split(chunk, (f) => {
+      if (f.readUInt32LE(0) === FRAME.HELLO) return; // the frames pipe is not taken: frames stay here
+      const r = decodeFrame(f);
       if (r.kind === 1) h.mediation!.write(encodeVerdict(r.id, r.pid, { action: 'continue', cacheable: false }));
       else if (r.kind === 3) h.mediation!.write(encodeOpenVerdict(r.id, r.pid, verdict(zone)));
-    }
+    });
   });
   h.mediation!.on('error', () => {});
   let stdout = '';
