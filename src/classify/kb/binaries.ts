@@ -63,7 +63,7 @@ const e = (kind: EffectKind, risk: Risk, reason: string, suggestion?: string): S
   suggestion === undefined ? { kind, risk, reason } : { kind, risk, reason, suggestion };
 
 function names(list: string, spec: BinSpec, into: Record<string, BinSpec>): void {
-  for (const n of list.split(/\s+/)) if (n) into[n] = spec;
+  for (const n of list.split(' ')) if (n) into[n] = spec; // lists are single-space separated (a regex split cost ~0.5 ms cold)
 }
 
 const T: Record<string, BinSpec> = {};
