@@ -14,14 +14,33 @@
 //   approvals socket, for policies that can ask). errors.cjs is shared by all of them, so there is
 //   one WardenError class and `instanceof` holds across files.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bundle');
 const src = (p) => join(root, 'src', p);
 rmSync(outdir, { recursive: true, force: true });
+
+// The seccomp programs, compiled now from these same sources (src/sandbox/seccomp/precompiled.ts)
+// for this machine's arch and embedded in run.cjs: `warden run` then does not compile one at
+// start-up (the other commands compile theirs). Also written beside the bundles, where a test
+// compares the table with a live compile.
+async function seccompPrograms() {
+  const tmp = mkdtempSync(join(tmpdir(), 'warden-bundle-'));
+  try {
+    const out = join(tmp, 'precompiled.mjs');
+    await build({ entryPoints: [src('sandbox/seccomp/precompiled.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: out, logLevel: 'warning' });
+    const { precompileSeccompPrograms } = await import(pathToFileURL(out).href);
+    const arch = { x64: 'x86_64', arm64: 'aarch64' }[process.arch]; // another arch: none embedded
+    return arch ? precompileSeccompPrograms(arch) : '{}';
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+const SECCOMP_PROGRAMS = await seccompPrograms();
 
 const common = {
   bundle: true,
@@ -77,7 +96,7 @@ const cjs = {
   // import() becomes require(): the code-cached script has no dynamic-import callback.
   supported: { 'dynamic-import': false },
   // import.meta of the bundled ES modules: this file's URL (packageRoot, the audit worker's entry).
-  define: { 'import.meta': '__wardenImportMeta' },
+  define: { 'import.meta': '__wardenImportMeta', __WARDEN_SECCOMP_PROGRAMS__: JSON.stringify(SECCOMP_PROGRAMS) },
   banner: { js: "var __wardenImportMeta = { url: require('node:url').pathToFileURL(__filename).href, resolve: (s) => require('node:url').pathToFileURL(require.resolve(s)).href };" },
 };
 
@@ -100,3 +119,5 @@ await Promise.all(
     }),
   ),
 );
+
+writeFileSync(join(outdir, 'seccomp-programs.json'), SECCOMP_PROGRAMS);

@@ -17,7 +17,7 @@
 import { posix } from 'node:path';
 import { WardenError } from '../errors.js';
 import type { ProbeReport } from './probe.js';
-import { buildSeccompFilter } from './seccomp/filter.js';
+import { seccompFilterFor } from './seccomp/precompiled.js';
 import { DEGRADABLE_LAYERS, EGRESS_DNS_PORT, EGRESS_PORT, egressEnv, type DegradableLayer, type SandboxSpec } from './spec.js';
 
 /** Landlock filesystem rights, as the kernel numbers them. */
@@ -388,7 +388,7 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   // to the helper), and only with mediation (the helper's loop and the supervisor's channel).
   const ask = mediateExec ? [...new Set(asks)] : [];
   if (asks.length && !mediateExec) notes.push(`filesystem.ask without live mediation: ${[...new Set(asks)].join(', ')} denied`);
-  if (probe.arch) seccomp = buildSeccompFilter({ arch: probe.arch, notifyExec: mediateExec, notifyOpen: ask.length > 0 });
+  if (probe.arch) seccomp = seccompFilterFor({ arch: probe.arch, notifyExec: mediateExec, notifyOpen: ask.length > 0 });
   else notes.push(`no seccomp filter for ${probe.machine}`);
 
   // ---- env, argv ----
