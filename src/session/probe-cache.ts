@@ -6,7 +6,9 @@ import { probeReport, probeSandbox, type HelperProbe, type ProbeReport } from '.
 
 /**
  * The kernel probe (`warden-helper --probe`, a process spawn) is cached per boot, per user, per
- * helper binary and per Landlock cap: none of what it reports changes while those stay the same.
+ * helper binary, per Landlock cap and per cgroup membership (/proc/self/cgroup: the probe reports
+ * this process's own cgroup directories, and a new terminal or service is often in another one):
+ * none of what it reports changes while those stay the same.
  * A stale entry cannot weaken anything — the helper itself refuses any layer it cannot install
  * (fail closed) — it could only make Warden plan for a layer that then refuses. The cache lives in
  * Warden's state, out of the sandbox's reach.
@@ -15,8 +17,9 @@ function cacheKey(env: NodeJS.ProcessEnv, helper: string): string | undefined {
   try {
     const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     const st = statSync(helper);
+    const cgroups = readFileSync('/proc/self/cgroup', 'utf8');
     return createHash('sha256')
-      .update([boot, process.getuid?.() ?? -1, helper, st.size, st.mtimeMs, st.ino, env['WARDEN_LANDLOCK_ABI_MAX'] ?? ''].join('\0'))
+      .update([boot, process.getuid?.() ?? -1, helper, st.size, st.mtimeMs, st.ino, env['WARDEN_LANDLOCK_ABI_MAX'] ?? '', cgroups].join('\0'))
       .digest('hex')
       .slice(0, 32);
   } catch {
