@@ -12,8 +12,8 @@
  * both alike. Besides the latencies it reports, for the timed calls, the gateway process's own CPU
  * time per call (all its threads, from each /proc/PID/task/TID/schedstat: a figure the machine's load
  * hardly moves) and how long its threads waited for a CPU per call (the load's share of the tail),
- * with the 1-minute load average. BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the
- * gateway's node. Run: node dist/bench/mcp/latency.js  (or node --import tsx bench/mcp/latency.ts)
+ * with the 1-minute load average, and the CPU per call of each of its threads.
+ * BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the gateway's node. Run: node dist/bench/mcp/latency.js  (or node --import tsx bench/mcp/latency.ts)
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -52,20 +52,39 @@ async function connect(args: string[], env: Record<string, string>): Promise<{ c
   return { client, pid: transport.pid };
 }
 
+interface Sched {
+  run: number;
+  wait: number;
+  /**
+   * Run time by thread: "main", else "tid<TID>" (Node 20 names every thread "node"; in creation
+   * order they are V8's platform workers, libuv's pool once used, then the audit worker).
+   */
+  byThread: Map<string, number>;
+}
+
 /** Nanoseconds a process's threads ran and waited runnable for a CPU (/proc/PID/task/TID/schedstat). */
-function schedstat(pid: number | null): { run: number; wait: number } {
-  const total = { run: 0, wait: 0 };
-  if (pid === null) return { run: NaN, wait: NaN };
+function schedstat(pid: number | null): Sched {
+  const total: Sched = { run: 0, wait: 0, byThread: new Map() };
+  if (pid === null) return { run: NaN, wait: NaN, byThread: new Map() };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      const name = tid === String(pid) ? 'main' : `tid${tid}`;
       total.run += run ?? NaN;
       total.wait += wait ?? NaN;
+      total.byThread.set(name, (total.byThread.get(name) ?? 0) + (run ?? NaN));
     } catch {
       /* a thread that just exited */
     }
   }
   return total;
+}
+
+/** CPU µs per call by thread name, over the timed calls. */
+function perThread(before: Sched, after: Sched, calls: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, run] of after.byThread) out[name] = Math.round((run - (before.byThread.get(name) ?? 0)) / calls / 100) / 10;
+  return out;
 }
 
 async function timeCalls(c: Client, n: number, out: number[]): Promise<void> {
@@ -116,6 +135,7 @@ try {
       gateway_ms: { p50: pg[50], p99: pg[99] },
       added_ms: { p50: addedP50, p99: addedP99 },
       gateway_cpu_us_per_call: Math.round((after.run - before.run) / N / 100) / 10,
+      gateway_cpu_us_per_call_by_thread: perThread(before, after, N),
       gateway_runq_wait_us_per_call: Math.round((after.wait - before.wait) / N / 100) / 10,
       load1: load,
       budget_added_p99_ms: 2,

@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { LogSink, type SinkConfig, type SinkFailure } from './sink.js';
 
-export type HostMessage = { t: 'items'; items: string[] } | { t: 'flush' } | { t: 'close' };
+/** `items` is one batch: the sink commits it at once (the group-commit window is the writer's). */
+export type HostMessage = { t: 'items'; items: string[] } | { t: 'close' };
 export type WorkerMessage =
   | { t: 'ready' }
   | { t: 'durable'; seq: string; batches: number }
@@ -31,8 +32,8 @@ export interface SinkCallbacks {
 
 export interface SinkHost {
   readonly mode: 'worker' | 'inline';
+  /** Hands over one batch, which the sink commits at once. */
   post(items: string[]): void;
-  flush(): void;
   /** Flush, wait for anchors, close files. */
   close(): Promise<void>;
   /** Stop at once after a failure (nothing further is written). */
@@ -40,7 +41,10 @@ export interface SinkHost {
   keepAlive(on: boolean): void;
 }
 
-export async function startSink(cfg: SinkConfig, cb: SinkCallbacks, mode: 'worker' | 'inline'): Promise<SinkHost> {
+/** The sink's configuration; whether it may block its thread on I/O is the host's choice. */
+export type HostedSinkConfig = Omit<SinkConfig, 'blockingIo'>;
+
+export async function startSink(cfg: HostedSinkConfig, cb: SinkCallbacks, mode: 'worker' | 'inline'): Promise<SinkHost> {
   const entry = mode === 'worker' ? workerEntry(import.meta.url) : null;
   if (entry) {
     try {
@@ -52,12 +56,11 @@ export async function startSink(cfg: SinkConfig, cb: SinkCallbacks, mode: 'worke
   return startInline(cfg, cb);
 }
 
-function startInline(cfg: SinkConfig, cb: SinkCallbacks): SinkHost {
-  const sink = new LogSink(cfg, cb);
+function startInline(cfg: HostedSinkConfig, cb: SinkCallbacks): SinkHost {
+  const sink = new LogSink({ ...cfg, blockingIo: false }, cb);
   return {
     mode: 'inline',
     post: (items) => sink.accept(items),
-    flush: () => sink.flushNow(),
     close: () => sink.close().catch(() => undefined),
     abort: () => undefined,
     keepAlive: () => undefined, // pending I/O keeps the loop alive by itself
@@ -86,8 +89,8 @@ async function spawnWorker(entry: URL, cfg: SinkConfig): Promise<Worker> {
   return new Worker(entry, { workerData: cfg });
 }
 
-async function startWorker(entry: URL, cfg: SinkConfig, cb: SinkCallbacks): Promise<SinkHost> {
-  const worker = await spawnWorker(entry, cfg);
+async function startWorker(entry: URL, cfg: HostedSinkConfig, cb: SinkCallbacks): Promise<SinkHost> {
+  const worker = await spawnWorker(entry, { ...cfg, blockingIo: true });
   let closed = false;
   let exited = false;
   let failed = false;
@@ -128,7 +131,6 @@ async function startWorker(entry: URL, cfg: SinkConfig, cb: SinkCallbacks): Prom
   return {
     mode: 'worker',
     post: (items) => worker.postMessage({ t: 'items', items } satisfies HostMessage),
-    flush: () => worker.postMessage({ t: 'flush' } satisfies HostMessage),
     close: async () => {
       if (closed || exited) return;
       worker.ref();

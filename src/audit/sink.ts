@@ -4,11 +4,11 @@
  * records already encoded and numbered by AuditWriter, chains them (HMAC, Merkle), builds
  * checkpoint and segment records, and commits them in groups:
  *
- * - Group commit: lines accumulate in a LineBuffer; a batch is written with one writev(2) and
- *   made durable with one fdatasync(2). A batch starts `groupCommitMs` (≤ 10 ms) after the first
- *   line arrives while idle, at once when more than `maxBatchBytes` are pending, and at once after
- *   the previous sync if lines arrived during it. Only after the sync returns is `durable(seq)`
- *   reported — that is what resolves `append()`.
+ * - Group commit: the writer (writer.ts) holds records for the group-commit window and hands
+ *   them over in batches; each `accept()` starts a commit at once, or, while a sync is running,
+ *   right after it. Lines accumulate in a LineBuffer; a batch is written with one writev(2) and
+ *   made durable with one fdatasync(2). Only after the sync returns is `durable(seq)` reported —
+ *   that is what resolves `append()`.
  * - Bounded syncs: pending lines are sealed into regions of ≤ REGION_BYTES, and one batch takes at
  *   most `maxBatchBytes` of them. fdatasync latency grows with the amount of dirty data, so an
  *   unbounded batch after one slow sync would make the next sync slower still; bounding it keeps
@@ -30,7 +30,7 @@
  * Flat strings keep the structured clone between threads cheap.
  */
 import type { KeyObject } from 'node:crypto';
-import { close, fdatasync, openSync, write, writev } from 'node:fs';
+import { close, fdatasync, fdatasyncSync, openSync, write, writeSync, writev, writevSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { type Anchor, writeAnchor } from './anchor.js';
@@ -54,8 +54,15 @@ export interface SinkConfig {
   anchorDir: string;
   /** Real path of the audit directory, recorded in anchors. */
   dirReal: string;
-  groupCommitMs: number;
   maxBatchBytes: number;
+  /**
+   * Write and sync segment files with blocking calls on this thread instead of libuv's thread
+   * pool. Only for a thread with no other work (the audit worker): a commit then costs two
+   * syscalls rather than two hand-offs to a pool thread and back, and nothing waits on this
+   * thread's event loop meanwhile (messages queue until the sync returns, as they would behind
+   * an awaited one). Never in the caller's thread (`inline`), where it would stall the supervisor.
+   */
+  blockingIo: boolean;
 }
 
 export interface SinkFailure {
@@ -86,13 +93,14 @@ export class LogSink {
   private readonly chain: LogChain;
   private readonly signingKey: KeyObject;
   private readonly lines = new LineBuffer();
+  private readonly io: SegmentIo;
   private segment = 1;
   private pending: Chunk[] = [];
   private lastSeq = '';
   private checkpointAnchor: Anchor | null = null;
 
   private flushing = false;
-  private timer: NodeJS.Timeout | null = null;
+  private starting: NodeJS.Immediate | null = null;
   /** The current segment file (a plain fd: created synchronously, see handleFor). */
   private fh: number | null = null;
   private fhSegment = 0;
@@ -115,6 +123,7 @@ export class LogSink {
   ) {
     this.chain = new LogChain(new ChainMac(Buffer.from(cfg.macKeyHex, 'hex'), cfg.logId));
     this.signingKey = cfg.signingKey;
+    this.io = cfg.blockingIo ? blockingIo : threadPoolIo;
   }
 
   get failed(): boolean {
@@ -142,11 +151,6 @@ export class LogSink {
       this.fail(e);
       return;
     }
-    this.schedule();
-  }
-
-  /** Start a group commit now (used by flush() and close()). */
-  flushNow(): void {
     this.kick();
   }
 
@@ -196,18 +200,17 @@ export class LogSink {
     return this.pending.length > 0 || this.lines.pendingBytes > 0;
   }
 
-  private schedule(): void {
-    if (this.flushing || this.failedState) return; // the running loop picks it up
-    if (this.lines.pendingBytes >= this.cfg.maxBatchBytes) this.kick();
-    else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.cfg.groupCommitMs);
-  }
-
+  /**
+   * Starts a commit of everything pending at the end of this event-loop turn, unless one is
+   * running (its loop picks the lines up). The end of the turn, not now: batches that queued up
+   * behind a blocking sync arrive in one turn and must share one commit, not take one each.
+   */
   private kick(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (!this.flushing) void this.runFlush();
+    if (this.flushing || this.failedState || this.starting) return;
+    this.starting = setImmediate(() => {
+      this.starting = null;
+      if (!this.flushing) void this.runFlush();
+    });
   }
 
   private async runFlush(): Promise<void> {
@@ -228,9 +231,9 @@ export class LogSink {
           const segment = (chunks[i] as Chunk).segment;
           const bufs: Buffer[] = [];
           for (; i < chunks.length && (chunks[i] as Chunk).segment === segment; i++) bufs.push(...(chunks[i] as Chunk).bufs);
-          await writeAll(await this.handleFor(segment), bufs);
+          await this.io.writeAll(await this.handleFor(segment), bufs);
         }
-        await datasyncFd(this.fh as number);
+        await this.io.datasync(this.fh as number);
         if (this.entryDurable) {
           await this.entryDurable;
           this.entryDurable = null;
@@ -323,8 +326,6 @@ export class LogSink {
   private fail(e: unknown, where: string = this.cfg.dir): void {
     if (this.failedState) return;
     this.failedState = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
     this.pending = [];
     this.lines.take();
     // A write or sync may still be in flight on the segment fd (an anchor failure can arrive
@@ -344,21 +345,40 @@ const writevFd = promisify(writev);
 const datasyncFd = promisify(fdatasync);
 const closeFd = promisify(close);
 
-/** One writev(2) for the whole chunk in the normal case; loops on short writes. */
-async function writeAll(fd: number, bufs: Buffer[]): Promise<void> {
-  let rest = bufs;
-  while (rest.length > 0) {
-    const { bytesWritten } = rest.length === 1 ? await writeFd(fd, rest[0] as Buffer) : await writevFd(fd, rest);
-    if (bytesWritten <= 0) throw new Error('short write');
-    let n = bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (n >= b.length) n -= b.length;
-      else {
-        next.push(n > 0 ? b.subarray(n) : b);
-        n = 0;
-      }
+/** How a batch reaches the disk: one writev(2) for the whole chunk in the normal case, then fdatasync(2). */
+interface SegmentIo {
+  writeAll(fd: number, bufs: Buffer[]): Promise<void> | void;
+  datasync(fd: number): Promise<void> | void;
+}
+
+const threadPoolIo: SegmentIo = {
+  async writeAll(fd, bufs) {
+    for (let rest = bufs; rest.length > 0; ) {
+      const { bytesWritten } = rest.length === 1 ? await writeFd(fd, rest[0] as Buffer) : await writevFd(fd, rest);
+      rest = unwritten(rest, bytesWritten);
     }
-    rest = next;
+  },
+  datasync: (fd) => datasyncFd(fd),
+};
+
+const blockingIo: SegmentIo = {
+  writeAll(fd, bufs) {
+    for (let rest = bufs; rest.length > 0; ) rest = unwritten(rest, rest.length === 1 ? writeSync(fd, rest[0] as Buffer) : writevSync(fd, rest));
+  },
+  datasync: (fd) => fdatasyncSync(fd),
+};
+
+/** What is left of `bufs` after a (possibly short) write of `written` bytes. */
+function unwritten(bufs: Buffer[], written: number): Buffer[] {
+  if (written <= 0) throw new Error('short write');
+  let n = written;
+  const next: Buffer[] = [];
+  for (const b of bufs) {
+    if (n >= b.length) n -= b.length;
+    else {
+      next.push(n > 0 ? b.subarray(n) : b);
+      n = 0;
+    }
   }
+  return next;
 }

@@ -16,7 +16,6 @@ if (port) {
   });
   port.on('message', (m: HostMessage) => {
     if (m.t === 'items') sink.accept(m.items);
-    else if (m.t === 'flush') sink.flushNow();
     else if (m.t === 'close') {
       sink.close().then(
         () => send({ t: 'closed' }),

@@ -3,11 +3,22 @@
  *
  * Split in two halves:
  * - AuditWriter (this file, caller's thread): sanitises and canonically encodes each event,
- *   assigns seq and time, decides checkpoints and segment rotation, and tracks acknowledgements.
- *   Seq order is call order.
+ *   assigns seq and time, decides checkpoints and segment rotation, tracks acknowledgements, and
+ *   owns the group-commit window (below). Seq order is call order.
  * - LogSink (sink.ts, audit worker thread by default): HMAC chain, Merkle tree, signatures,
- *   group commit (one writev + one fdatasync per batch, ≤ `groupCommitMs` ≤ 10 ms after the
- *   first record), anchors.
+ *   the commit itself (one writev + one fdatasync per batch), anchors.
+ *
+ * Group commit: encoded records wait here, and each hand-off to the sink is committed at once
+ * (or, while the sink is syncing, right after that sync, together with anything else handed off
+ * meanwhile). A hand-off happens `groupCommitMs` (≤ 10 ms) after the first waiting record, at once
+ * when POST_BYTES are waiting (so that under load the worker hashes while this thread encodes) or
+ * on flush()/close(), and at once when the sink acknowledges a batch while records that an
+ * append() or flush() waits for are waiting (so an awaited batch starts immediately after the
+ * previous sync; FORMAT.md §Durability). The window lives on this side because at a low rate a hand-off per event-loop
+ * turn costs more than the records themselves: every message wakes the worker thread, and the MCP
+ * gateway writes two records per call in two turns. Records waiting here are in the same position
+ * as records waiting in the sink's buffer were: durable only after their group commit, which
+ * close() and flush() force.
  *
  * Durability contract: `append()` resolves only after the record is on disk and fdatasync'ed, so a
  * record reported as written survives `kill -9` (and power loss as far as the filesystem honours
@@ -47,9 +58,9 @@ export interface AuditWriterOptions {
   /** Default `<keyDir>/anchors`. */
   anchorDir?: string;
   env?: NodeJS.ProcessEnv;
-  /** Longest a record waits before its batch is flushed. Default 2, clamped to [0, 10]. */
+  /** Longest a record waits (on the caller's thread) before its batch is committed. Default 2, clamped to [0, 10]. */
   groupCommitMs?: number;
-  /** Flush at once when this many bytes are pending. Default 1 MiB. */
+  /** One sync covers at most this many bytes (and this many waiting bytes are handed over at once, up to 64 KiB). Default 1 MiB. */
   maxBatchBytes?: number;
   /** Default 64 MiB (approximate: estimated from UTF-16 length). */
   segmentMaxBytes?: number;
@@ -145,7 +156,6 @@ export async function openAuditWriter(opts: AuditWriterOptions): Promise<AuditWr
       dir,
       anchorDir,
       dirReal,
-      groupCommitMs: Math.min(10, Math.max(0, opts.groupCommitMs ?? 2)),
       maxBatchBytes: opts.maxBatchBytes ?? 1 << 20,
     },
     { durable: (seq, batches) => writer.onDurable(seq, batches), failed: (f) => writer.onFailed(f) },
@@ -194,6 +204,15 @@ function prepareAuditDir(auditDir: string): void {
   }
 }
 
+/** The group-commit window in ms: default 2, clamped to [0, 10]. */
+function groupCommitWindow(opts: AuditWriterOptions): number {
+  const ms = opts.groupCommitMs ?? 2;
+  return Number.isFinite(ms) ? Math.min(10, Math.max(0, ms)) : 2;
+}
+
+/** Waiting bytes that are handed to the sink without waiting for the window (at most maxBatchBytes). */
+const POST_BYTES = 64 * 1024;
+
 /** Bytes a record adds besides its body: the mac member, newline. */
 const LINE_OVERHEAD = 78;
 
@@ -205,7 +224,8 @@ export class AuditWriter {
   private host: SinkHost | null = null;
   private readonly now: () => number;
   private readonly policyHash: string;
-  private readonly maxBatchBytes: number;
+  private readonly postBytes: number;
+  private readonly groupCommitMs: number;
   private readonly segmentMaxBytes: number;
   private readonly segmentMaxRecords: number;
   private readonly checkpointEveryRecords: number;
@@ -229,7 +249,8 @@ export class AuditWriter {
   private outgoing: string[] = [];
   private outgoingBytes = 0;
   private outgoingDone: Deferred | null = null;
-  private postTimer: NodeJS.Immediate | null = null;
+  /** The group-commit window of the records in `outgoing`. */
+  private postTimer: NodeJS.Timeout | null = null;
   // Handed to the sink, waiting for durability (ascending seq).
   private waiting: Array<{ seq: bigint; d: Deferred }> = [];
   private lastPosted = -1n;
@@ -247,7 +268,8 @@ export class AuditWriter {
     this.dir = dir;
     this.now = now;
     this.policyHash = typeof opts.genesis?.policyHash === 'string' ? opts.genesis.policyHash.slice(0, 256) : 'unknown';
-    this.maxBatchBytes = opts.maxBatchBytes ?? 1 << 20;
+    this.postBytes = Math.min(POST_BYTES, opts.maxBatchBytes ?? 1 << 20);
+    this.groupCommitMs = groupCommitWindow(opts);
     this.segmentMaxBytes = opts.segmentMaxBytes ?? 64 << 20;
     this.segmentMaxRecords = opts.segmentMaxRecords ?? 1_000_000;
     this.checkpointEveryRecords = Math.max(1, opts.checkpointEveryRecords ?? 10_000);
@@ -303,15 +325,14 @@ export class AuditWriter {
     if (this.outgoing.length > 0) {
       const done = (this.outgoingDone ??= deferred());
       this.post();
-      this.host?.flush();
       return done.promise;
     }
+    // Everything posted is already being committed (the sink commits each hand-off at once).
     if (this.durableSeq >= this.lastPosted) return Promise.resolve();
     const last = this.waiting[this.waiting.length - 1];
     if (last && last.seq === this.lastPosted) return last.d.promise;
     const d = deferred();
     this.waiting.push({ seq: this.lastPosted, d });
-    this.host?.flush();
     return d.promise;
   }
 
@@ -401,14 +422,14 @@ export class AuditWriter {
   // ---- hand-off and acknowledgement ----
 
   private schedulePost(): void {
-    if (this.outgoingBytes >= this.maxBatchBytes) this.post();
-    else if (!this.postTimer) this.postTimer = setImmediate(() => this.post());
+    if (this.outgoingBytes >= this.postBytes) this.post();
+    else if (!this.postTimer) this.postTimer = setTimeout(() => this.post(), this.groupCommitMs);
   }
 
-  /** Hands everything queued to the sink. */
+  /** Hands everything queued to the sink, which commits it as one batch (one message to the worker). */
   private post(): void {
     if (this.postTimer) {
-      clearImmediate(this.postTimer);
+      clearTimeout(this.postTimer);
       this.postTimer = null;
     }
     if (this.outgoing.length === 0 || !this.host || this.state === 'failed') return;
@@ -431,7 +452,11 @@ export class AuditWriter {
     let i = 0;
     while (i < this.waiting.length && (this.waiting[i] as { seq: bigint }).seq <= this.durableSeq) (this.waiting[i++] as { d: Deferred }).d.resolve();
     if (i > 0) this.waiting.splice(0, i);
-    if (this.durableSeq >= this.lastPosted && this.outgoing.length === 0) this.host?.keepAlive(false);
+    // The sink finished a sync: records that arrived during it start the next batch now if
+    // someone waits for them (append/flush); fire-and-forget records keep their window, so a
+    // steady trickle does not chain one fdatasync after another (FORMAT.md §Durability).
+    if (this.outgoing.length > 0 && this.outgoingDone) this.post();
+    else if (this.durableSeq >= this.lastPosted) this.host?.keepAlive(false);
   }
 
   /** @internal sink callback */
@@ -441,7 +466,7 @@ export class AuditWriter {
     this.state = 'failed';
     this.failure = err;
     clearInterval(this.cpTimer);
-    if (this.postTimer) clearImmediate(this.postTimer);
+    if (this.postTimer) clearTimeout(this.postTimer);
     this.postTimer = null;
     for (const w of this.waiting) w.d.reject(err);
     this.waiting = [];

@@ -82,6 +82,32 @@ describe('audit durability (real processes)', () => {
     }
   });
 
+  test('SIGTERM then close(): every record enqueued before the signal is in the log, in order', async () => {
+    const h = await tempHome();
+    try {
+      const child = runChild(h, ['sigterm', '400']);
+      await child.waitFor((l) => l.some((x) => x.startsWith('enqueued ')));
+      child.kill('SIGTERM');
+      assert.deepEqual(await child.exit, { code: 0, signal: null });
+      const last = Number(child.lines.find((l) => l.startsWith('last '))!.split(' ')[1]);
+      const logId = child.lines[0]!.split(' ')[1]!;
+      const records: Array<Record<string, unknown>> = [];
+      for (const file of await segmentFiles(`${h.auditDir}/${logId}`)) records.push(...(await readLines(file)).map(parse));
+      const seqs = records.map((r) => Number(r['seq']));
+      assert.deepEqual(seqs, seqs.map((_, n) => n), 'no gaps, no reordering');
+      const events = records.filter((r) => r['type'] === 'event').map((r) => r['resource']);
+      assert.ok(events.length >= 400, `only ${events.length} events`);
+      assert.deepEqual(events, events.map((_, n) => `/bin/x${n}`), 'events in enqueue order');
+      assert.ok(seqs.includes(last), `the last enqueued record (seq ${last}) is in the log`);
+      const tail = records[records.length - 1]!;
+      assert.equal(tail['type'], 'checkpoint');
+      assert.equal(tail['final'], true);
+      assert.equal((await verifyHome(h)).status, 'intact');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
   test('a torn last line after a crash is a warning, not tampering of earlier records', async () => {
     const h = await tempHome();
     try {
