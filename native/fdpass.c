@@ -160,9 +160,23 @@ static napi_value tc_setpgrp(napi_env env, napi_callback_info info) {
   return NULL; /* undefined */
 }
 
+/* exitNow(code): _exit(2) at once, without Node's teardown (joining V8's and libuv's threads,
+ * destructors: ~4 ms, a twentieth of `warden run -- true`). Only for a process with nothing left
+ * to do: `warden run` calls it from its last 'exit' handler, after the audit log was closed and
+ * synced and the sandbox is gone; Node's stdio writes to files, pipes and terminals are
+ * synchronous on Linux, so nothing written is lost. */
+static napi_value exit_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t code;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &code) != napi_ok || code < 0 || code > 255)
+    return fail(env, "exitNow(code): 0 <= code <= 255");
+  _exit(code);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static const struct { const char *name; napi_callback fn; } exported[] = {
-      {"sendFd", send_fd}, {"tcpCounts", tcp_counts}, {"peerCred", peer_cred}, {"tcgetpgrp", tc_getpgrp}, {"tcsetpgrp", tc_setpgrp}};
+      {"sendFd", send_fd}, {"tcpCounts", tcp_counts}, {"peerCred", peer_cred}, {"tcgetpgrp", tc_getpgrp}, {"tcsetpgrp", tc_setpgrp}, {"exitNow", exit_now}};
   for (size_t i = 0; i < sizeof exported / sizeof *exported; i++) {
     napi_value fn;
     if (napi_create_function(env, exported[i].name, NAPI_AUTO_LENGTH, exported[i].fn, NULL, &fn) != napi_ok ||
