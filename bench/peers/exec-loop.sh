@@ -35,7 +35,8 @@ add() { names+=("$1"); shift; cmds+=("$(q "$@")"); smoke "${names[-1]}" "$@"; }
 # Each sandbox as a prefix; the inner command is always `sh -c LOOP`.
 declare -A PREFIX
 order=("warden run" "srt" "codex sandbox")
-PREFIX["warden run"]="$(q node "$WARDEN_JS" run --)"
+# As installed (the bin executed as a program, like the peers' own bins; see cold-start.sh).
+PREFIX["warden run"]="$(q "$WARDEN_JS" run --)"
 PREFIX["srt"]="$(q "$SRT" --settings "$SRT_SETTINGS")"
 PREFIX["codex sandbox"]="$(q "$CODEX" "${CODEX_SANDBOX_ARGS[@]}")"
 if native="$(codex_native)"; then
@@ -68,7 +69,7 @@ machine_info end
 # What warden recorded for one loop of N execs (fresh WARDEN_HOME so the count is this run's alone).
 AUDIT_HOME="$SCRATCH/warden-home-audit"
 mkdir -p "$AUDIT_HOME"
-WARDEN_HOME="$AUDIT_HOME" node "$WARDEN_JS" run -- sh -c "$LOOP" </dev/null
+WARDEN_HOME="$AUDIT_HOME" "$WARDEN_JS" run -- sh -c "$LOOP" </dev/null
 records=$(cat "$AUDIT_HOME"/state/audit/*/*.jsonl 2>/dev/null | wc -l)
 echo "warden audit: $records records for one run of $N execs$( ((records < N)) && echo ' -- fewer than N: the execs were NOT individually mediated/audited in this build')"
 echo "results: $OUT"
