@@ -113,6 +113,8 @@ static void __attribute__((noreturn)) exec_command(const struct plan *p) {
   const char *cmd = p->argv[0], *path = NULL;
   char buf[PLAN_MAX_STR * 2 + 2];
   int err = ENOENT, eacces = 0;
+  struct { dev_t dev; ino_t ino; } refused[16];
+  size_t nrefused = 0;
   if (strchr(cmd, '/')) {
     execve(cmd, p->argv, p->env);
     err = errno;
@@ -126,9 +128,21 @@ static void __attribute__((noreturn)) exec_command(const struct plan *p) {
        * held for the exec mediator, and a miss would cost a round trip and an audit record. Only
        * ENOENT/ENOTDIR are taken from the check, which resolves the path exactly as execve would
        * (same mounts, same credentials); anything else still goes to execve for its own errno. */
+      /* The same file reached again through another entry (/bin and /usr/bin on a merged /usr) is
+       * not tried again once refused: the answer would be the same, and a denied or unanswered
+       * approval would be asked (and audited) a second time. */
+      struct stat st;
+      int have = 0, again = 0;
       if (n < 0 || (size_t)n >= sizeof buf) errno = ENAMETOOLONG; /* never exec a truncated path */
       else if (faccessat(AT_FDCWD, buf, X_OK, AT_EACCESS) < 0 && (errno == ENOENT || errno == ENOTDIR)) {}
-      else execve(buf, p->argv, p->env);
+      else {
+        have = stat(buf, &st) == 0;
+        for (size_t k = 0; have && k < nrefused; k++) again |= refused[k].dev == st.st_dev && refused[k].ino == st.st_ino;
+        if (again) errno = EACCES;
+        else execve(buf, p->argv, p->env);
+      }
+      if (errno == EACCES && have && !again && nrefused < sizeof refused / sizeof *refused)
+        refused[nrefused].dev = st.st_dev, refused[nrefused].ino = st.st_ino, nrefused++;
       if (errno == EACCES) eacces = 1;
       else if (errno != ENOENT && errno != ENOTDIR) { err = errno; break; }
       if (!*e) break;
