@@ -5,29 +5,40 @@
  * hold the command are skipped without an exec; the lookup's result must not change.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { warden } from '../helpers/cli.js';
 import { tempDir, writeFile } from '../helpers/tmp.js';
 
-test('PATH entries without the command cost no exec; the command found later runs', () => {
-  const root = tempDir('warden-path-');
+/** A temp root with a workspace in it (visible inside the sandbox; the host's /tmp is not). */
+function scratch(prefix: string): { root: string; ws: string } {
+  const root = tempDir(prefix);
   chmodSync(root, 0o755);
   const ws = join(root, 'ws');
   mkdirSync(ws);
   chmodSync(ws, 0o777);
-  const bin = join(ws, 'bin'); // the workspace is visible inside; the host's /tmp is not
-  mkdirSync(bin);
-  const tool = writeFile(bin, 'warden-path-tool', '#!/bin/sh\necho found-in-bin > "$1"\n');
-  chmodSync(tool, 0o755);
-  chmodSync(bin, 0o755);
+  return { root, ws };
+}
+
+/** A directory `dir` holding an executable `name` that writes "ran" into its first argument. */
+function toolIn(dir: string, name: string): void {
+  mkdirSync(dir);
+  chmodSync(writeFile(dir, name, '#!/bin/sh\necho ran > "$1"\n'), 0o755);
+  chmodSync(dir, 0o755);
+}
+
+test('PATH entries without the command cost no exec; the command found later runs', () => {
+  const { root, ws } = scratch('warden-path-');
+  const bin = join(ws, 'bin');
+  toolIn(bin, 'warden-path-tool');
   const notDir = writeFile(ws, 'plain-file', '');
   const path = [join(root, 'missing'), join(notDir, 'sub'), `${bin}`, process.env['PATH'] ?? '/usr/bin:/bin'].join(':');
   const env = { PATH: path, HOME: root, WARDEN_HOME: join(root, 'warden'), LANG: 'C.UTF-8' };
 
   const r = warden(['run', '--workspace', ws, '--', 'warden-path-tool', join(ws, 'marker')], { cwd: ws, env });
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(ws, 'marker'), 'utf8'), 'ran\n', 'the tool found in a later entry ran');
   const shown = warden(['audit', 'show', '--json'], { env, maxBuffer: 1 << 26 });
   assert.equal(shown.code, 0, shown.stderr);
   const execs = shown.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e['kind'] === 'exec');
@@ -41,21 +52,12 @@ test('PATH entries without the command cost no exec; the command found later run
 });
 
 test('a refused command is not tried again through another PATH entry to the same file; a different file still is', () => {
-  const root = tempDir('warden-path-deny-');
-  chmodSync(root, 0o755);
-  const ws = join(root, 'ws');
-  mkdirSync(ws);
-  chmodSync(ws, 0o777);
+  const { root, ws } = scratch('warden-path-deny-');
   const one = join(ws, 'one');
-  mkdirSync(one);
-  const tool = writeFile(one, 'warden-denied-tool', '#!/bin/sh\necho ran > "$1"\n');
-  chmodSync(tool, 0o755);
-  chmodSync(one, 0o755);
+  toolIn(one, 'warden-denied-tool');
   symlinkSync(one, join(ws, 'alias')); // like /bin -> usr/bin
   const other = join(ws, 'other');
-  mkdirSync(other);
-  chmodSync(writeFile(other, 'warden-denied-tool', '#!/bin/sh\necho ran > "$1"\n'), 0o755);
-  chmodSync(other, 0o755);
+  toolIn(other, 'warden-denied-tool');
   const policy = writeFile(root, 'deny.yaml', 'version: 1\nextends: coding-agent\ncommands:\n  - id: no-tool\n    match: [warden-denied-tool]\n    decision: deny\n    message: not this tool\n');
   const marker = join(ws, 'marker');
   const denials = (path: string[]) => {
