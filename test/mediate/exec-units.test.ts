@@ -892,6 +892,16 @@ test('mediator: the verdicts it remembers for replayed execs are bounded (no 2 M
 // ---- the frames pipe (native/notify.c "Frames pipe", src/mediate/frames-pipe.ts) ----------------
 
 /** A FIFO standing in for the helper's pipe: this process plays the helper that holds it. */
+/** Runs `body` with a fresh fake frames pipe, closed afterwards whatever happens. */
+async function withPipe(body: (p: ReturnType<typeof fakePipe>) => Promise<void>): Promise<void> {
+  const p = fakePipe();
+  try {
+    await body(p);
+  } finally {
+    p.close();
+  }
+}
+
 function fakePipe(): { fd: number; hello(ino?: bigint): Buffer; write(b: Buffer): void; close(): void } {
   const dir = tempDir('warden-pipe-');
   const path = join(dir, 'frames');
@@ -919,9 +929,8 @@ const BELL = Buffer.from('d');
 const TAKEN = Buffer.from([4, 0, 0, 0, 4, 0, 0, 0]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('mediator: the frames pipe is taken only when the hello names it exactly; until the switch, frames stay on the channel', async () => {
-  const p = fakePipe();
-  try {
+test('mediator: the frames pipe is taken only when the hello names it exactly; until the switch, frames stay on the channel', () =>
+  withPipe(async (p) => {
     const m = await mediatorFor(DENY, fsOf());
     const n = m.raw(p.hello(12345n));
     assert.equal(m.written.length, n, 'another inode: not the helper pipe, not taken');
@@ -930,14 +939,10 @@ test('mediator: the frames pipe is taken only when the hello names it exactly; u
     assert.deepEqual(m.written.at(-1), TAKEN, 'the pipe is taken');
     assert.equal(m.exec('/usr/bin/touch', ['touch', 'x']).action, 1, 'frames before the switch are still read from the channel');
     assert.equal(m.fatal.length, 0);
-  } finally {
-    p.close();
-  }
-});
+  }));
 
-test('mediator: after the switch, frames come from the pipe in order: at a doorbell, RING_MS after one, and at the end', async () => {
-  const p = fakePipe();
-  try {
+test('mediator: after the switch, frames come from the pipe in order: at a doorbell, RING_MS after one, and at the end', () =>
+  withPipe(async (p) => {
     const m = await mediatorFor(DENY, fsOf());
     m.raw(p.hello());
     const n = m.raw(SWITCH);
@@ -967,14 +972,10 @@ test('mediator: after the switch, frames come from the pipe in order: at a doorb
     m.end();
     assert.deepEqual(execs().slice(5), [[303, 'allow']]);
     assert.equal(m.fatal.length, 0);
-  } finally {
-    p.close();
-  }
-});
+  }));
 
-test('mediator: a second hello, a switch without a pipe taken, or a malformed frame in the pipe ends mediation', async () => {
-  const p = fakePipe();
-  try {
+test('mediator: a second hello, a switch without a pipe taken, or a malformed frame in the pipe ends mediation', () =>
+  withPipe(async (p) => {
     const twice = await mediatorFor(DENY, fsOf());
     twice.raw(p.hello());
     twice.raw(p.hello());
@@ -989,7 +990,4 @@ test('mediator: a second hello, a switch without a pipe taken, or a malformed fr
     bad.raw(BELL);
     assert.ok(bad.fatal[0] instanceof WireError);
     assert.equal(bad.written.length, n, 'no verdict for it');
-  } finally {
-    p.close();
-  }
-});
+  }));
