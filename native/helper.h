@@ -112,6 +112,9 @@ pid_t start_relay(const struct plan *p, pid_t init);
 /* notify.c: exec mediation (the outer helper's half of seccomp user-notify) */
 int notify_init(int nfd, int med, const char *const *ask, size_t nask);
 int notify_on_event(void);
+/* The receiver thread (see notify.c): the eventfd that becomes readable when it fails, or -1 when
+ * the kernel or the process cannot have one (the caller then polls the fd and calls notify_on_event). */
+int notify_start_receiver(void);
 int notify_on_verdicts(void);
 
 /* probe.c */

@@ -31,9 +31,11 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -42,6 +44,14 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Linux 6.6 uapi, absent from older headers. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
 
 #define MED_MAX_PATH 4096u
 #define MED_MAX_ARGV (4u << 20)
@@ -66,7 +76,8 @@ static struct {
   int out;          /* the frames pipe's write end once the supervisor has opened the pipe, else -1 */
   int out_w, out_r; /* the pipe offered, until then */
   struct timespec rang; /* when the last doorbell was written */
-  struct seccomp_notif *req;
+  struct seccomp_notif *req, *recv; /* the request being handled; the receiver thread's own buffer */
+  size_t req_size;
   struct seccomp_notif_resp *resp;
   uint8_t *frame; size_t cap, len;
   struct key pending[MED_PENDING]; size_t next_pending;
@@ -273,7 +284,8 @@ static int emit(int urgent) {
 int notify_init(int nfd, int med, const char *const *ask, size_t nask) {
   struct seccomp_notif_sizes sz;
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0) return -1;
-  M.req = calloc(1, sz.seccomp_notif > sizeof *M.req ? sz.seccomp_notif : sizeof *M.req);
+  M.req_size = sz.seccomp_notif > sizeof *M.req ? sz.seccomp_notif : sizeof *M.req;
+  M.req = calloc(1, M.req_size);
   M.resp = calloc(1, sz.seccomp_notif_resp > sizeof *M.resp ? sz.seccomp_notif_resp : sizeof *M.resp);
   M.page = sysconf(_SC_PAGESIZE);
   if (!M.req || !M.resp || M.page <= 0) return -1;
@@ -473,12 +485,70 @@ static int on_open(void) {
   return emit(1);
 }
 
-/* One readable event on the notify fd. Returns -1 only when mediation cannot go on. */
-int notify_on_event(void) {
-  memset(M.req, 0, sizeof *M.req);
-  if (ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_RECV, M.req) < 0) return errno == EINTR || errno == ENOENT ? 0 : -1;
+/* The request in M.req, to its handler. Returns -1 only when mediation cannot go on. */
+static int handle(void) {
   if (M.req->data.nr == SYS_execve || M.req->data.nr == SYS_execveat) return on_exec();
   return on_open();
+}
+
+/* One readable event on the notify fd (poll mode). Returns -1 only when mediation cannot go on. */
+int notify_on_event(void) {
+  memset(M.req, 0, M.req_size);
+  if (ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_RECV, M.req) < 0) return errno == EINTR || errno == ENOENT ? 0 : -1;
+  return handle();
+}
+
+/* ---- Receiver thread ----
+ * Cost only, no new trust: with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6) a trapped syscall
+ * wakes a listener blocked in NOTIF_RECV on the tracee's own CPU, and the answer wakes the tracee on
+ * the listener's: a mediated exec becomes two context switches on one CPU instead of two cross-CPU
+ * wake-ups (an IPI each, in a VM an exit each), the largest part of its round trip. The flag acts
+ * only on a listener blocked in RECV, not in poll, so this thread does nothing but receive and
+ * handle; the outer loop keeps verdicts, signals and the tree. Invariants: one mutex (MU) guards all
+ * of M, so a request and a verdict are never handled at once; the lock is never held while blocked
+ * in RECV; a failure here is fatal exactly as in poll mode — the thread stops receiving and signals
+ * the eventfd the outer loop polls, which kills the tree. Without the flag (an older kernel) or a
+ * thread, nothing changes: the outer loop polls the fd and calls notify_on_event. */
+static pthread_mutex_t MU = PTHREAD_MUTEX_INITIALIZER;
+static int failed_fd = -1;
+
+static void *receiver(void *unused) {
+  (void)unused;
+  for (;;) {
+    memset(M.recv, 0, M.req_size);
+    if (ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_RECV, M.recv) < 0) {
+      if (errno == EINTR || errno == ENOENT) continue; /* ENOENT: the tracee died before we took it */
+      break;
+    }
+    pthread_mutex_lock(&MU);
+    memcpy(M.req, M.recv, M.req_size);
+    int r = handle();
+    pthread_mutex_unlock(&MU);
+    if (r < 0) break;
+  }
+  uint64_t one = 1;
+  while (write(failed_fd, &one, sizeof one) < 0 && errno == EINTR) {}
+  return NULL;
+}
+
+int notify_start_receiver(void) {
+  if (ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (unsigned long)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0) return -1;
+  M.recv = calloc(1, M.req_size);
+  failed_fd = eventfd(0, EFD_CLOEXEC);
+  pthread_attr_t a;
+  pthread_t t;
+  int ok = M.recv && failed_fd >= 0 && !pthread_attr_init(&a);
+  if (ok) {
+    ok = !pthread_attr_setstacksize(&a, 256u << 10) && !pthread_create(&t, &a, receiver, NULL);
+    pthread_attr_destroy(&a);
+  }
+  if (ok) return failed_fd;
+  /* No thread: poll mode. The flag stays set; it is harmless to a listener that polls. */
+  free(M.recv);
+  M.recv = NULL;
+  if (failed_fd >= 0) close(failed_fd);
+  failed_fd = -1;
+  return -1;
 }
 
 /* The rule's message for a denied exec goes to the tracee's own stderr — through a duplicate of its
@@ -602,8 +672,17 @@ static int apply(const uint8_t *f, uint32_t len) {
   return respond(id, action == 0, err);
 }
 
+static int on_verdicts(void);
+
 /* Readable supervisor channel. Returns -1 on EOF or a malformed frame (fatal). */
 int notify_on_verdicts(void) {
+  pthread_mutex_lock(&MU);
+  int r = on_verdicts();
+  pthread_mutex_unlock(&MU);
+  return r;
+}
+
+static int on_verdicts(void) {
   ssize_t n = read(M.med, M.in + M.in_len, sizeof M.in - M.in_len);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
   if (n <= 0) return -1;

@@ -451,17 +451,20 @@ static int run_outer(struct plan *p) {
   /* The loop: signals to relay, the listener hand-off, notifications, verdicts. Mediation that
    * cannot go on (notify fd error, supervisor channel EOF or garbage) ends the sandbox: a held exec
    * never proceeds without a verdict, and no later exec runs unmediated. */
-  int status = 0, nfd = -1, dead = 0, hup = 0;
+  int status = 0, nfd = -1, dead = 0, hup = 0, recv_failed = -1;
   for (;;) {
-    struct pollfd pf[4] = {{sigfd, POLLIN, 0}, {nsock[0], POLLIN, 0}, {hup ? -1 : nfd, POLLIN, 0}, {mediate ? MED_FD : -1, POLLIN, 0}};
-    if (poll(pf, 4, -1) < 0) { if (errno == EINTR) continue; dead = 1; }
+    /* With the receiver thread, the fd is watched only for POLLHUP (every tracee gone). */
+    struct pollfd pf[5] = {{sigfd, POLLIN, 0}, {nsock[0], POLLIN, 0}, {hup ? -1 : nfd, recv_failed >= 0 ? 0 : POLLIN, 0}, {mediate ? MED_FD : -1, POLLIN, 0}, {recv_failed, POLLIN, 0}};
+    if (poll(pf, 5, -1) < 0) { if (errno == EINTR) continue; dead = 1; }
     if (!dead && pf[1].revents) {
       nfd = recv_fd(nsock[0]);
       /* init keeps a copy (see run_init): the listener outlives this process until the tree is dead. */
       if (nfd >= 0 && (send_fd(nsock[0], nfd) < 0 || notify_init(nfd, MED_FD, p->ask, p->nask) < 0)) dead = 1;
+      else if (nfd >= 0) recv_failed = notify_start_receiver();
       close(nsock[0]);
       nsock[0] = -1; /* one hand-off only; EOF without an fd = the payload refused or seccomp is degraded */
     }
+    if (!dead && pf[4].revents) dead = 1; /* the receiver thread stopped: mediation cannot go on */
     if (!dead && pf[2].revents & POLLIN && notify_on_event() < 0) dead = 1;
     if (!dead && pf[2].revents & (POLLHUP | POLLERR | POLLNVAL) && !(pf[2].revents & POLLIN)) hup = 1; /* every tracee is gone */
     if (!dead && pf[3].revents && notify_on_verdicts() < 0) dead = 1;
