@@ -115,6 +115,8 @@ int notify_on_event(void);
 /* The receiver thread (see notify.c): the eventfd that becomes readable when it fails, or -1 when
  * the kernel or the process cannot have one (the caller then polls the fd and calls notify_on_event). */
 int notify_start_receiver(void);
+/* Execs answered ENOENT by the helper itself (a path that names nothing; see notify.c). */
+uint64_t notify_missing_count(void);
 int notify_on_verdicts(void);
 
 /* probe.c */

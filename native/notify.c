@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -40,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -85,6 +87,7 @@ static struct {
   uint8_t in[8192]; size_t in_len;
   long page;
   const char *const *ask; size_t nask;
+  uint64_t missing; /* execs answered ENOENT here (see certainly_missing) */
 } M = {.nfd = -1, .med = -1, .out = -1, .out_w = -1, .out_r = -1};
 
 static int write_full(int fd, const uint8_t *b, size_t n) {
@@ -312,6 +315,57 @@ static struct key *cache_find(const uint8_t *k, uint32_t len) {
   return NULL;
 }
 
+/* Guards M between the poll loop and the receiver thread (see "Receiver thread"). */
+static pthread_mutex_t MU = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- Execs of paths that name nothing ----
+ * glibc's execvp, Python's subprocess and libuv look a command up by trying execve on every PATH
+ * entry; each miss was a held exec, a round trip to the supervisor and an audit record that reads
+ * like a denial ("... does not exist"), dozens per command with a long PATH. Threat: a shortcut
+ * that lets something run unmediated. Invariant: this only ever answers ENOENT — it never
+ * continues — so whatever the tracee does meanwhile (rewrite its memory, create the file), the
+ * worst outcome is an exec that fails which could have succeeded a moment later, as if it had
+ * come a moment earlier. It answers only when it is sure the kernel would say ENOENT too: an
+ * absolute execve path whose parent directory resolves, in the tracee's own root and mounts
+ * (/proc/<pid>/root, RESOLVE_IN_ROOT, no magic links), to a directory that is not procfs (whose
+ * /proc/self would resolve for this helper, not for the tracee), and holds no entry of that name
+ * (looked up without following it). Anything else — relative paths, execveat, an unreadable or
+ * missing parent, any error — goes to the supervisor as before. The count goes into the exit line. */
+static int certainly_missing(pid_t pid, const char *path, size_t len) {
+  const char *slash = memrchr(path, '/', len);
+  if (path[0] != '/' || !slash || len >= MED_MAX_PATH) return 0;
+  const char *name = slash + 1;
+  if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) return 0;
+  char parent[MED_MAX_PATH], root[32];
+  size_t plen = slash == path ? 1 : (size_t)(slash - path);
+  memcpy(parent, path, plen);
+  parent[plen] = 0;
+  snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
+  int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0) return 0;
+  struct open_how in_root = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  int dfd = (int)syscall(SYS_openat2, rfd, parent, &in_root, sizeof in_root);
+  close(rfd);
+  if (dfd < 0) return 0;
+  struct statfs fs;
+  int sure = 0;
+  if (fstatfs(dfd, &fs) == 0 && fs.f_type != PROC_SUPER_MAGIC) {
+    struct open_how entry = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, dfd, name, &entry, sizeof entry);
+    if (fd >= 0) close(fd);
+    else sure = errno == ENOENT;
+  }
+  close(dfd);
+  return sure;
+}
+
+uint64_t notify_missing_count(void) {
+  pthread_mutex_lock(&MU);
+  uint64_t n = M.missing;
+  pthread_mutex_unlock(&MU);
+  return n;
+}
+
 static int on_exec(void) {
   const struct seccomp_data *d = &M.req->data;
   pid_t pid = (pid_t)M.req->pid;
@@ -355,6 +409,21 @@ static int on_exec(void) {
     memcpy(M.frame + 4, &kind, 4);
     if (emit(0) < 0) return -1; /* audited before it runs */
     return respond(M.req->id, 1, 0);
+  }
+  /* The path as read: after the fixed header (len, kind, id, pid, at, dirfd, flags, problems,
+   * argc: 40 bytes), a u32 length and the bytes; NUL-terminated here for the lookup. */
+  if (!problems && !at) {
+    uint32_t plen;
+    memcpy(&plen, M.frame + 40, 4);
+    char named[MED_MAX_PATH];
+    if (plen < sizeof named) {
+      memcpy(named, M.frame + 44, plen);
+      named[plen] = 0;
+      if (certainly_missing(pid, named, plen)) {
+        M.missing++;
+        return respond(M.req->id, 0, ENOENT);
+      }
+    }
   }
   if (!problems && klen <= MED_KEY_MAX) {
     struct key *slot = &M.pending[M.next_pending++ % MED_PENDING];
@@ -509,7 +578,6 @@ int notify_on_event(void) {
  * in RECV; a failure here is fatal exactly as in poll mode — the thread stops receiving and signals
  * the eventfd the outer loop polls, which kills the tree. Without the flag (an older kernel) or a
  * thread, nothing changes: the outer loop polls the fd and calls notify_on_event. */
-static pthread_mutex_t MU = PTHREAD_MUTEX_INITIALIZER;
 static int failed_fd = -1;
 
 static void *receiver(void *unused) {

@@ -495,9 +495,9 @@ static int run_outer(struct plan *p) {
   int code = WIFEXITED(cmd) ? WEXITSTATUS(cmd) : 128 + WTERMSIG(cmd);
   char sig[24] = "";
   if (WIFSIGNALED(cmd)) snprintf(sig, sizeof sig, " signal=%d", WTERMSIG(cmd));
-  status_line("exit code=%d%s maxrss_kb=%ld utime_us=%lld stime_us=%lld%s", code, sig, ru.ru_maxrss,
+  status_line("exit code=%d%s maxrss_kb=%ld utime_us=%lld stime_us=%lld exec_missing=%llu%s", code, sig, ru.ru_maxrss,
               (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
-              (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, extra);
+              (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, (unsigned long long)notify_missing_count(), extra);
   return code;
 }
 

@@ -67,6 +67,11 @@ export interface SandboxResult {
   refused?: { layer: string; reason: string; message: string };
   execFailed?: { errno: number; notFound: boolean };
   resources?: ResourceUsage;
+  /**
+   * Execs of paths that name nothing, which the helper answered ENOENT without a round trip or an
+   * audit record of their own (a PATH search's misses; native/notify.c): their number.
+   */
+  execMissing?: number;
   /** Every status line, in order (for the audit record). */
   events: StatusEvent[];
 }
@@ -186,6 +191,7 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
           cgroup,
         };
         if (peak !== undefined) res.resources.memoryPeakBytes = Number(peak);
+        if (exit.fields['exec_missing'] !== undefined) res.execMissing = Number(exit.fields['exec_missing']);
       } else if (sig) {
         // The helper itself was killed (e.g. kill('SIGKILL')): the tree died with it.
         const n = signalNumber(sig);

@@ -289,7 +289,7 @@ async function execute(o: RunOptions, p: Prepared): Promise<number> {
     kind: 'session.end',
     resource: workspace,
     proc,
-    detail: { exitCode: result.exitCode, ...(result.signal !== undefined ? { signal: result.signal } : {}), durationMs, layers: result.layers, resources: result.resources ?? null, execFailed: result.execFailed ?? null },
+    detail: { exitCode: result.exitCode, ...(result.signal !== undefined ? { signal: result.signal } : {}), durationMs, layers: result.layers, resources: result.resources ?? null, execFailed: result.execFailed ?? null, execMissing: result.execMissing ?? 0 },
   });
   p.trace('audit closed');
   return result.exitCode;
