@@ -204,14 +204,20 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
     for (const s of SYNTHESIZED) if (isWithin(p, s)) invalid(`filesystem: ${p} is synthesized by the sandbox (${s}) and cannot be granted or denied`);
   }
 
-  // Warden's own state: never reachable. A grant inside it, or of a parent that does not deny it,
-  // is a refusal (not silently fixed: the policy author should see that the grant was too wide).
+  // Warden's own state: never reachable. A grant inside it, or a read grant of a parent that does
+  // not deny it, is a refusal (not silently fixed: the policy author should see that the grant was
+  // too wide). A WRITE grant of a parent is refused even when the state is masked: a mask is a
+  // mount on the state's own path, and a writable parent lets the agent rename an ancestor of it
+  // (the mount moves along) and create a directory of its choosing in the old place — keys it
+  // knows, a policy or code cache the next `warden run` would load, outside any sandbox.
   const own = [probe.wardenDirs.state, probe.wardenDirs.audit, probe.wardenDirs.keys, probe.wardenDirs.run].map((d) => posix.normalize(d));
   for (const g of [...reads, ...writes]) {
     for (const w of own) {
       const code = g === workspace ? 'WORKSPACE_INVALID' : 'POLICY_INVALID';
       if (isWithin(g, w))
         throw new WardenError(code, `the sandbox may not access Warden's own state: ${g} is inside ${w}`, 'remove it from the policy (Warden keeps its audit log and keys there)');
+      if (isWithin(w, g) && writes.includes(g))
+        throw new WardenError(code, `the sandbox may not write around Warden's own state: ${g} contains ${w}, and a writable parent lets the agent move it away`, `narrow the grant, or set WARDEN_HOME outside ${g}`);
       if (isWithin(w, g) && !denies.some((d) => isWithin(w, d)))
         throw new WardenError(code, `the sandbox may not access Warden's own state: ${g} contains ${w}`, `narrow the grant, or add ${w} to filesystem.deny`);
     }

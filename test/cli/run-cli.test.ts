@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { warden } from '../helpers/cli.js';
@@ -77,4 +78,38 @@ test('every session leaves a genesis, a start and an end record in the audit log
   assert.ok(recs.some((r) => r.kind === 'session.end' && r.detail?.exitCode === 3));
   const v = warden(['audit', 'verify', '--json'], { env });
   assert.equal(v.code, 0, v.stdout + v.stderr);
+});
+
+test('a writable parent of Warden\'s state is refused on every run, also once the state exists and would be masked', () => {
+  // The attack this stops: with $HOME writable, the agent renames ~/.warden (the masks on its
+  // subdirectories move along) and makes a new one with keys and caches of its choosing, which the
+  // next `warden run` would load outside any sandbox.
+  const r0 = tempDir('warden-own-');
+  chmodSync(r0, 0o755);
+  const h = join(r0, 'home');
+  const w = join(r0, 'ws');
+  mkdirSync(h);
+  mkdirSync(w);
+  const e = { ...env, HOME: h, WARDEN_HOME: join(h, '.warden') };
+  const attack = 'mv "$HOME/.warden" "$HOME/.moved" && mkdir -p "$HOME/.warden/state/cache" && echo moved';
+  // Control: without Warden the rename works (on a copy, so the real state stays put).
+  const c = join(r0, 'control');
+  mkdirSync(join(c, '.warden', 'keys'), { recursive: true });
+  assert.equal(spawnSync('sh', ['-c', attack], { env: { ...e, HOME: c }, encoding: 'utf8' }).stdout, 'moved\n', 'control: the rename works without Warden');
+
+  assert.equal(warden(['run', '--workspace', w, '--', 'true'], { cwd: w, env: e }).code, 0, 'a first run creates the state');
+  assert.ok(existsSync(join(h, '.warden', 'keys')));
+  const writable = writeFile(r0, 'home-write.yaml', `version: 1\nextends: coding-agent\nfilesystem:\n  write: ["${h}"]\n`);
+  for (let i = 0; i < 2; i++) {
+    const r = warden(['run', '--policy', writable, '--workspace', w, '--', 'sh', '-c', attack], { cwd: w, env: e });
+    assert.equal(r.code, 126, `run ${i + 1}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /^warden: .*may not write around Warden's own state: .* contains .*\.warden/);
+    assert.ok(existsSync(join(h, '.warden', 'keys')) && !existsSync(join(h, '.moved')), `run ${i + 1}: the state was not moved`);
+  }
+  // Reading around it stays possible: the state itself is masked.
+  const readable = writeFile(r0, 'home-read.yaml', `version: 1\nextends: coding-agent\nfilesystem:\n  read: ["${h}"]\n`);
+  const r = warden(['run', '--policy', readable, '--workspace', w, '--', 'sh', '-c', 'cat "$HOME/.warden/keys/audit-mac.key" || echo masked; mv "$HOME/.warden" "$HOME/.moved" || echo kept'], { cwd: w, env: e });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /masked\n[\s\S]*kept/);
+  assert.ok(existsSync(join(h, '.warden', 'keys')) && !existsSync(join(h, '.moved')));
 });

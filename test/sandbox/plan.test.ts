@@ -85,6 +85,9 @@ describe('buildPlan: refusals', () => {
     assert.equal(code(() => buildPlan(spec({ readPaths: ['/home/u/.local/state/warden/audit'] }), probe({}, env))), 'POLICY_INVALID');
     assert.equal(code(() => buildPlan(spec({ readPaths: ['/home/u/.config'] }), probe({}, env))), 'POLICY_INVALID', 'keys live in ~/.config/warden/keys');
     assert.equal(code(() => buildPlan(spec({ writePaths: ['/home/u'] }), probe({}, env))), 'POLICY_INVALID');
+    // Writable around it: refused even with the state masked (an ancestor could be renamed away).
+    assert.equal(code(() => buildPlan(spec({ writePaths: ['/home/u'], denyPaths: ['/home/u/.local/state/warden', '/home/u/.config/warden'] }), probe({}, env))), 'POLICY_INVALID');
+    assert.equal(code(() => buildPlan(spec({ workspace: '/srv', denyPaths: ['/srv/w'] }), probe({}, { WARDEN_HOME: '/srv/w' }))), 'WORKSPACE_INVALID');
     assert.equal(code(() => buildPlan(spec({ readPaths: ['/home/u'], denyPaths: ['/home/u/.local/state/warden', '/home/u/.config/warden'] }), probe({}, env))), 'none');
     assert.equal(code(() => buildPlan(spec({ workspace: '/srv/w/state/x' }), probe({}, { WARDEN_HOME: '/srv/w' }))), 'WORKSPACE_INVALID');
     assert.equal(code(() => buildPlan(spec({ workspace: '/srv', readPaths: [] }), probe({}, { WARDEN_HOME: '/srv/w' }))), 'WORKSPACE_INVALID');
