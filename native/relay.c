@@ -140,6 +140,14 @@ static void conn_free(int i) {
     put_be(r + 4, c->up_bytes, 8), put_be(r + 12, c->down_bytes, 8), put_be(r + 20, c->status, 4);
     if (c->out_len == 0) (void)send(c->ux, r, sizeof r, MSG_NOSIGNAL | MSG_DONTWAIT);
   }
+  /* A broken connection is not a finished one: the other side gets a reset (SO_LINGER 0), as it
+   * would from a direct connection, never a FIN that makes a truncated transfer look complete. */
+  if (c->status) {
+    int side = (int)(c->status >> 16);
+    struct linger rst = {1, 0};
+    if (side != S_CLIENT) (void)setsockopt(c->cl, SOL_SOCKET, SO_LINGER, &rst, sizeof rst);
+    if (side != S_UPSTREAM && c->up >= 0) (void)setsockopt(c->up, SOL_SOCKET, SO_LINGER, &rst, sizeof rst);
+  }
   close(c->cl);
   close(c->ux);
   if (c->up >= 0) close(c->up);

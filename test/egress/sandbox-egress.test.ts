@@ -36,6 +36,11 @@ const allowed = await origin('127.0.0.2');
 const deniedW: Witness = await witness('127.0.0.3');
 const rawW: Witness = await witness('127.0.0.2');
 const dns = await fakeDns('127.0.0.5');
+// An upstream that sends part of a body, then aborts the connection (RST).
+const resetter: Witness = await witness('127.0.0.6', (sock) => {
+  sock.write('partial-body');
+  setTimeout(() => sock.resetAndDestroy(), 150);
+});
 const udpWitness: UdpSocket = createSocket('udp4');
 let udpGot = 0;
 udpWitness.on('message', () => udpGot++);
@@ -44,9 +49,9 @@ await once(udpWitness, 'listening');
 const records: Array<EgressAuditRecord | DnsAuditRecord> = [];
 const policy = compile({
   network: {
-    allow: ['allowed.test', 'dnsonly.test'],
+    allow: ['allowed.test', 'dnsonly.test', 'rst.test'],
     deny: ['denied.test'],
-    hosts: { 'allowed.test': '127.0.0.2', 'denied.test': '127.0.0.3' },
+    hosts: { 'allowed.test': '127.0.0.2', 'denied.test': '127.0.0.3', 'rst.test': '127.0.0.6' },
   },
 });
 const eg: Egress = await startEgress({
@@ -111,6 +116,29 @@ describe('egress from inside the sandbox', () => {
     assert.equal(code, 7, r.stdout + r.stderr);
     assert.ok(ms! < 2000, `${ms} ms`);
     assert.equal(rawW.connections, 0);
+  });
+
+  it('an upstream that aborts a tunnel (RST) aborts it for the client too, never a clean EOF', async () => {
+    // A FIN here would let a truncated transfer look complete to the client.
+    const r = await inside(`python3 - <<'EOF'
+import socket
+s = socket.create_connection(('127.0.0.1', 3128), timeout=10)
+s.sendall(b'CONNECT rst.test:${resetter.port} HTTP/1.1\\r\\nHost: rst.test:${resetter.port}\\r\\n\\r\\n')
+buf = b''
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            print('eof'); break
+        buf += d
+except ConnectionResetError:
+    print('reset')
+print('body', b'partial-body' in buf)
+EOF`);
+    assert.equal(r.result.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /^reset$/m, r.stdout);
+    assert.match(r.stdout, /^body True$/m, 'the bytes before the reset arrived');
+    assert.equal(resetter.connections, 1);
   });
 
   it('python3 urllib through the proxy variables', async () => {
