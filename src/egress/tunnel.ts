@@ -191,6 +191,17 @@ function closeWhenFlushed(s: Socket): void {
   else s.destroy();
 }
 
+/**
+ * Ends `s` after the other side of its tunnel broke: a TCP peer gets a reset, as it would from a
+ * direct connection, not a FIN that makes a truncated transfer look complete. (A relay's unix
+ * connection cannot carry one; its client still sees the tunnel end.)
+ */
+function abort(s: Socket): void {
+  if (s.destroyed) return;
+  if (s.remoteAddress !== undefined) s.resetAndDestroy();
+  else s.destroy();
+}
+
 function splice(ctx: ProxyContext, conn: Conn, client: Socket, upstream: Socket, downstreamBound: boolean): void {
   const idle = ctx.limits.idleTimeoutMs;
   if (typeof client.setNoDelay === 'function' && client.remoteAddress !== undefined) client.setNoDelay(true);
@@ -205,11 +216,11 @@ function splice(ctx: ProxyContext, conn: Conn, client: Socket, upstream: Socket,
   upstream.on('timeout', onIdle);
   client.on('error', (e: NodeJS.ErrnoException) => {
     conn.fail(`client ${e.code ?? e.message}`);
-    upstream.destroy();
+    abort(upstream);
   });
   upstream.on('error', (e: NodeJS.ErrnoException) => {
     conn.fail(`upstream ${e.code ?? e.message}`);
-    client.destroy();
+    abort(client);
   });
   upstream.on('close', () => closeWhenFlushed(client));
   client.on('close', () => closeWhenFlushed(upstream));

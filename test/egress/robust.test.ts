@@ -255,6 +255,17 @@ test('upstream that resets: 502 for HTTP, tunnel closed with the error on record
     await once(t.socket, 'close');
   } else assert.equal(t.status, 502);
 
+  // Reset mid-stream inside a tunnel: the client's tunnel is reset too, never ended cleanly.
+  const h = await connectTunnel(P.port, `reset.test:${halfwayPort}`);
+  assert.equal(h.status, 200);
+  const ended = new Promise<string>((resolve) => {
+    h.socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    h.socket.on('end', () => resolve('end'));
+  });
+  h.socket.resume();
+  h.socket.write('GET / HTTP/1.1\r\nHost: reset.test\r\n\r\n');
+  assert.equal(await ended, 'ECONNRESET', 'a clean end would make the truncated stream look complete');
+
   const c = await connectTunnel(P.port, `closed.test:${closedPort}`);
   assert.equal(c.status, 502);
   assert.match(c.body, /ECONNREFUSED/);
