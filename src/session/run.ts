@@ -100,7 +100,7 @@ async function startSession(o: RunOptions, warmup: CgroupWarmup): Promise<number
   const policy = loaded.policy;
   trace('policy+probe');
   const spec = specFromPolicy(
-    { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs },
+    { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs, ...(o.policyFile !== undefined ? { policyFile: resolve(o.cwd, o.policyFile) } : {}) },
     { resolve: resolveHostPaths, expandGlobs, totalMemoryBytes: totalmem() },
   );
   const session = `${new Date(t0).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;

@@ -31,6 +31,11 @@ export interface SpecInputs {
   /** stdin is a terminal: keep the session (job control) — seccomp still blocks TIOCSTI. */
   interactive: boolean;
   dirs: WardenDirs;
+  /**
+   * The policy file the session runs under (absolute). When a write grant holds it, it is bound
+   * read-only inside: the agent must not weaken the policy its next session runs under.
+   */
+  policyFile?: string;
   /** Extra variables Warden itself sets (proxy settings, later). */
   extraEnv?: Record<string, string>;
   tcpConnectPorts?: number[];
@@ -94,9 +99,13 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
   const limits = policy.limits;
   const memoryBytes = limits?.memory ? parseSize(limits.memory) : Math.floor(host.totalMemoryBytes / 2);
   const cwd = within(inp.cwd, policy.workspace) ? inp.cwd : policy.workspace;
+  // A read grant nested in a write grant is a read-only bind on top of it (the planner's mount
+  // order): the file can be neither written nor renamed or removed (a mount point) inside.
+  const writable = [policy.workspace, ...write.paths];
+  const pinned = inp.policyFile ? host.resolve([inp.policyFile]).paths.filter((p) => writable.some((w) => within(p, w))) : [];
   return {
     workspace: policy.workspace,
-    readPaths: read.paths.filter((p) => !write.paths.includes(p)),
+    readPaths: [...read.paths.filter((p) => !write.paths.includes(p)), ...pinned],
     writePaths: write.paths.filter((p) => p !== policy.workspace),
     denyPaths,
     ...(askPaths.length ? { askPaths } : {}),

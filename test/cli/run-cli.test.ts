@@ -113,3 +113,25 @@ test('a writable parent of Warden\'s state is refused on every run, also once th
   assert.match(r.stdout, /masked\n[\s\S]*kept/);
   assert.ok(existsSync(join(h, '.warden', 'keys')) && !existsSync(join(h, '.moved')));
 });
+
+test('a policy file inside the workspace is read-only inside: the agent cannot weaken its next session', () => {
+  const r0 = tempDir('warden-pin-');
+  chmodSync(r0, 0o755);
+  const w = join(r0, 'ws');
+  mkdirSync(w);
+  chmodSync(w, 0o777);
+  const text = 'version: 1\nextends: coding-agent\n';
+  const policy = writeFile(w, 'warden.yaml', text);
+  writeFile(w, 'notes.txt', '');
+  const e = { ...env, WARDEN_HOME: join(r0, 'warden') };
+  const tamper = 'echo "network: {allow: [\\"*\\"]}" >> warden.yaml || echo no-append; rm -f warden.yaml || echo no-rm; mv warden.yaml x.yaml || echo no-mv; echo ok >> notes.txt';
+  const r = warden(['run', '--policy', 'warden.yaml', '--workspace', w, '--', 'sh', '-c', tamper], { cwd: w, env: e });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /no-append\n[\s\S]*no-rm\n[\s\S]*no-mv/);
+  assert.equal(readFileSync(policy, 'utf8'), text, 'the policy file is unchanged on the host');
+  assert.equal(readFileSync(join(w, 'notes.txt'), 'utf8'), 'ok\n', 'control: the rest of the workspace is writable');
+  // Control: under the default profile (no policy file) the same file is the agent's to change.
+  const d = warden(['run', '--workspace', w, '--', 'sh', '-c', 'echo "# changed" >> warden.yaml'], { cwd: w, env: e });
+  assert.equal(d.code, 0, d.stderr);
+  assert.notEqual(readFileSync(policy, 'utf8'), text);
+});
