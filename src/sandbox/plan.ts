@@ -12,7 +12,9 @@
  *  - Read-only is enforced twice: Landlock (no write rights) and a read-only bind (which also stops
  *    chmod/chown/utime/xattr, which Landlock does not cover).
  *  - A spec that grants any of Warden's own directories, or a parent of one without denying it,
- *    is refused: the audit log and keys must stay unreachable.
+ *    or a writable parent of one at all, is refused: the audit log and keys must stay unreachable.
+ *  - No mount inside a write grant can be moved: the directories between it and the grant are
+ *    pinned (bound onto themselves), so a path masked or read-only now is still there next time.
  */
 import { posix } from 'node:path';
 import { WardenError } from '../errors.js';
@@ -278,7 +280,24 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
     const parent = all.slice(0, i).filter((h) => h !== g && isWithin(g, h)).pop();
     return parent === undefined || grant.get(parent) !== grant.get(g);
   });
-  for (const g of grants) mounts.push({ op: 'bind', src: g, dst: g, readOnly: grant.get(g) === 'read' });
+  // Pins. Threat: every mount inside a write grant (a nested read grant, a mask, the pinned policy
+  // file) is a mount on one path, and renaming a directory above it moves the mount along and
+  // frees the path: the next session resolves its denies, read-only paths and policy file by path
+  // and would find whatever the agent left there. So each directory strictly between such a mount
+  // and its write grant is bound onto itself with the grant's mode: a mount point, which the agent
+  // can neither rename nor remove (EBUSY). Directories inside a read-only grant need no pin.
+  const nearest = (p: string): string | undefined => grants.filter((g) => isWithin(p, g)).sort(byDepth).pop();
+  const pins = new Set<string>();
+  const inner = [...grants, ...denies.filter((d) => grants.some((g) => g !== d && isWithin(d, g)))];
+  for (const m of inner)
+    for (let a = posix.dirname(m); a !== '/'; a = posix.dirname(a)) {
+      const n = nearest(a);
+      if (n === undefined) break;
+      if (n !== a && grant.get(n) === 'write' && !denies.some((d) => isWithin(a, d))) pins.add(a);
+    }
+  const binds = [...grants.map((g) => ({ path: g, readOnly: grant.get(g) === 'read' })), ...[...pins].map((a) => ({ path: a, readOnly: false }))];
+  for (const b of binds.sort((x, y) => byDepth(x.path, y.path))) mounts.push({ op: 'bind', src: b.path, dst: b.path, readOnly: b.readOnly });
+  if (pins.size) notes.push(`pinned (cannot be renamed or removed inside): ${[...pins].sort(byDepth).join(', ')}`);
   for (const l of links.sort((a, b) => byDepth(a.path, b.path))) {
     // A link inside a granted directory is shown by the bind itself.
     if (grants.some((g) => isWithin(l.path, g))) continue;

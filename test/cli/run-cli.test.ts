@@ -135,3 +135,27 @@ test('a policy file inside the workspace is read-only inside: the agent cannot w
   assert.equal(d.code, 0, d.stderr);
   assert.notEqual(readFileSync(policy, 'utf8'), text);
 });
+
+test('directories above a masked path or a pinned policy file inside a write grant cannot be moved: the path is still there next session', () => {
+  const r0 = tempDir('warden-pins-');
+  chmodSync(r0, 0o755);
+  const w = join(r0, 'ws');
+  mkdirSync(join(w, 'a', 'b'), { recursive: true });
+  mkdirSync(join(w, 'conf'));
+  chmodSync(w, 0o777);
+  writeFile(join(w, 'a', 'b'), 'secret.txt', 'TOKEN');
+  const text = `version: 1\nextends: coding-agent\nfilesystem:\n  deny: ["${join(w, 'a', 'b', 'secret.txt')}"]\n`;
+  writeFile(join(w, 'conf'), 'warden.yaml', text);
+  const e = { ...env, WARDEN_HOME: join(r0, 'warden') };
+  const moves = 'for p in a a/b conf; do mv "$p" "$p.moved" 2>/dev/null && echo "moved $p" || echo "kept $p"; done; cat a/b/secret.txt 2>/dev/null || echo masked; mkdir -p x/y && mv x x2 && echo "moved x"';
+  // Control: without Warden every one of them moves.
+  const c = join(r0, 'control');
+  mkdirSync(join(c, 'a', 'b'), { recursive: true });
+  mkdirSync(join(c, 'conf'));
+  assert.match(spawnSync('sh', ['-c', moves], { cwd: c, encoding: 'utf8' }).stdout, /^moved a\n[\s\S]*^moved conf$/m);
+  const r = warden(['run', '--policy', join(w, 'conf', 'warden.yaml'), '--workspace', w, '--', 'sh', '-c', moves], { cwd: w, env: e });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^kept a\nkept a\/b\nkept conf\nmasked\nmoved x$/m, 'pinned and masked paths stay; an unrelated directory still moves');
+  assert.equal(readFileSync(join(w, 'a', 'b', 'secret.txt'), 'utf8'), 'TOKEN');
+  assert.equal(readFileSync(join(w, 'conf', 'warden.yaml'), 'utf8'), text);
+});

@@ -79,6 +79,18 @@ describe('buildPlan: mounts', () => {
   });
 });
 
+describe('buildPlan: pins', () => {
+  it('binds every directory between a mount inside a write grant and the grant onto itself, before the mount', () => {
+    const plan = buildPlan(spec({ readPaths: ['/usr', '/home/u/proj/vendor/lib', '/srv/data'], denyPaths: ['/home/u/proj/a/b/.env', '/srv/data/x/key', '/usr/share/secret'] }), probe());
+    const binds = plan.mounts.filter((m) => m.op === 'bind' && m.src === m.dst && m.dst.startsWith('/home/u/proj')).map((m) => `${m.dst}${m.op === 'bind' && m.readOnly ? ' ro' : ''}`);
+    assert.deepEqual(binds, ['/home/u/proj', '/home/u/proj/a', '/home/u/proj/vendor', '/home/u/proj/a/b', '/home/u/proj/vendor/lib ro']);
+    const at = (dst: string, op: string) => plan.mounts.findIndex((m) => m.dst === dst && m.op === op);
+    assert.ok(at('/home/u/proj/a/b', 'bind') < at('/home/u/proj/a/b/.env', 'mask'), 'the pin comes before the mask it protects');
+    // Inside read-only grants nothing can be renamed: no pins there.
+    assert.ok(!plan.mounts.some((m) => m.op === 'bind' && (m.dst === '/srv/data/x' || m.dst === '/usr/share')));
+  });
+});
+
 describe('buildPlan: refusals', () => {
   it("refuses grants of Warden's own state, and of parents that do not deny it", () => {
     const env = { HOME: '/home/u' };
