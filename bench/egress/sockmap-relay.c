@@ -51,6 +51,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "splice-pump.h"
+
 #define CHUNK (1u << 20)
 #define RBUF (256u << 10)
 
@@ -316,27 +318,6 @@ static struct sockaddr_in upstream;
 static int server_port;
 static pid_t kids[16];
 static int nkids;
-
-struct pump { int from, to; };
-static void *splice_pump(void *arg) {
-  struct pump *p = arg;
-  int pp[2];
-  if (pipe2(pp, O_CLOEXEC)) return NULL;
-  fcntl(pp[0], F_SETPIPE_SZ, 1 << 20);
-  for (;;) {
-    ssize_t n = splice(p->from, NULL, pp[1], NULL, 1 << 20, SPLICE_F_MOVE);
-    if (n <= 0) break;
-    while (n > 0) {
-      ssize_t m = splice(pp[0], NULL, p->to, NULL, (size_t)n, SPLICE_F_MOVE);
-      if (m <= 0) goto out;
-      n -= m;
-    }
-  }
-out:
-  shutdown(p->to, SHUT_WR);
-  close(pp[0]), close(pp[1]);
-  return NULL;
-}
 
 static uint64_t cookie(int fd) {
   uint64_t c = 0;

@@ -17,28 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct pair { int from, to; };
-
-static void *pump(void *arg) {
-  struct pair *p = arg;
-  int pp[2];
-  if (pipe(pp) != 0) return NULL;
-  (void)fcntl(pp[0], F_SETPIPE_SZ, 1 << 20);
-  for (;;) {
-    ssize_t n = splice(p->from, NULL, pp[1], NULL, 1 << 20, SPLICE_F_MOVE);
-    if (n <= 0) break;
-    while (n > 0) {
-      ssize_t m = splice(pp[0], NULL, p->to, NULL, (size_t)n, SPLICE_F_MOVE);
-      if (m <= 0) goto out;
-      n -= m;
-    }
-  }
-out:
-  shutdown(p->to, SHUT_WR);
-  close(pp[0]);
-  close(pp[1]);
-  return NULL;
-}
+#include "splice-pump.h"
 
 static void *conn(void *arg) {
   int c = (int)(long)arg, one = 1, len = 0;
@@ -59,10 +38,10 @@ static void *conn(void *arg) {
   inet_pton(AF_INET, "127.0.0.2", &b.sin_addr);
   if (connect(u, (struct sockaddr *)&b, sizeof b) != 0) { close(c); close(u); return NULL; }
   if (write(c, "HTTP/1.1 200 OK\r\n\r\n", 19) != 19) { close(c); close(u); return NULL; }
-  struct pair up = {c, u}, down = {u, c};
+  struct pump up = {c, u}, down = {u, c};
   pthread_t t;
-  pthread_create(&t, NULL, pump, &up);
-  pump(&down);
+  pthread_create(&t, NULL, splice_pump, &up);
+  splice_pump(&down);
   pthread_join(t, NULL);
   close(u);
   close(c);
