@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { warden } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { connectGateway, FIXTURE_CMD, readLog, textOf, within, writePolicy } from './helpers.js';
+import { connectGateway, FIXTURE_CMD, readLog, textOf, within, writePolicy, wardenHome } from './helpers.js';
 
 /**
  * An `approve` MCP rule: the tools/call is held until a human answers from another terminal
@@ -31,7 +31,7 @@ test('approve and deny from another terminal answer a held tools/call', { timeou
   const log = join(dir, 'server.jsonl');
   const policy = writePolicy(dir, { version: 1, env: { pass: ['FIXTURE_*'] }, approvals: { timeout: 30 }, mcp: { default: 'deny', tools: [{ id: 'ask-echo', tool: 'echo', decision: 'approve' }] } });
   const g = await connectGateway({ dir, policy, server: FIXTURE_CMD, audit: false, session: 'approve-test', env: { FIXTURE_LOG: log } });
-  const env = { ...process.env, WARDEN_HOME: join(dir, 'warden-home') };
+  const env = { ...process.env, WARDEN_HOME: wardenHome(dir) };
   try {
     const first = g.client.callTool({ name: 'echo', arguments: { message: 'first' } });
     const p1 = await pending(env);

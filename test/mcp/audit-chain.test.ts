@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { warden } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { connectGateway, FIXTURE_CMD, textOf, within, writePolicy } from './helpers.js';
+import { connectGateway, FIXTURE_CMD, textOf, within, writePolicy, wardenHome } from './helpers.js';
 
 /** Without --audit-log the gateway writes Warden's chained audit log: verifiable, and showing every decision. */
 
@@ -11,7 +11,7 @@ const T = 20_000;
 
 test('default audit: the chained log verifies and holds the allowed and the denied call', { timeout: 90_000 }, async () => {
   const dir = tempDir('warden-mcp-chain-');
-  const home = join(dir, 'warden-home');
+  const home = wardenHome(dir);
   const policy = writePolicy(dir, { version: 1, mcp: { default: 'deny', tools: [{ tool: 'echo', decision: 'allow' }, { id: 'no-secrets', tool: 'get_secret', decision: 'deny', message: 'ask the admin' }] } });
   const g = await connectGateway({ dir, policy, server: FIXTURE_CMD, audit: false, session: 'chain-test' });
   try {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { tempDir } from '../helpers/tmp.js';
-import { auditRecord, connectGateway, ENTRY, FIXTURE_CMD, NODE_ARGS, readAudit, readLog, ROOT, textOf, within, writePolicy, writeYaml } from './helpers.js';
+import { auditRecord, connectGateway, ENTRY, FIXTURE_CMD, NODE_ARGS, readAudit, readLog, ROOT, textOf, within, writePolicy, writeYaml, wardenHome } from './helpers.js';
 
 /**
  * The gateway against fixture servers that attack it: poisoned definitions, a rug pull between
@@ -117,7 +117,7 @@ test('rug pull between runs: the changed tool is blocked (naming the field), oth
     cwd: ROOT,
     encoding: 'utf8',
     timeout: T,
-    env: { ...process.env, ...env, WARDEN_HOME: join(dir, 'warden-home') },
+    env: { ...process.env, ...env, WARDEN_HOME: wardenHome(dir) },
   });
   assert.equal(pin.status, 0, pin.stderr);
   assert.match(pin.stdout, /accept changing \(changed: inputSchema\)/);
@@ -302,7 +302,7 @@ test('malformed client input gets JSON-RPC errors, never a crash', async () => {
   const dir = tempDir('warden-mcp-client-');
   const child = spawn(process.execPath, [...NODE_ARGS, ENTRY, '--policy', policyFile(dir), '--lockfile', join(dir, 'l.json'), '--quiet', '--', ...FIXTURE_CMD], {
     cwd: ROOT,
-    env: { ...process.env, WARDEN_HOME: join(dir, 'warden-home') },
+    env: { ...process.env, WARDEN_HOME: wardenHome(dir) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { stringify } from 'yaml';
@@ -27,11 +28,20 @@ export function writeYaml(dir: string, name: string, value: unknown): string {
 }
 
 /**
+ * The WARDEN_HOME of a test whose temp dir is `dir`: beside it, not in it — the sandbox policies
+ * below make `dir` writable, and Warden refuses a write grant around its own state.
+ */
+export function wardenHome(dir: string): string {
+  const home = `${dir}-home`;
+  after(() => rmSync(home, { recursive: true, force: true }));
+  return home;
+}
+
+/**
  * A test policy for a gateway whose upstream runs in the sandbox (`warden run`, the default): the
  * coding-agent profile (system read-only, PATH/HOME passed) plus what the test servers need — the
  * checkout and its node_modules (possibly a symlink elsewhere) readable, the test's temp dir
- * writable — with the test's Warden state inside that dir denied (Warden refuses a grant that
- * exposes its own keys and log).
+ * writable (the test's Warden state lies beside it, see wardenHome).
  */
 export function sandboxPolicy(dir: string, doc: Record<string, unknown>): Record<string, unknown> {
   const fs = (doc['filesystem'] ?? {}) as { read?: string[]; write?: string[]; deny?: string[] };
@@ -42,7 +52,7 @@ export function sandboxPolicy(dir: string, doc: Record<string, unknown>): Record
       ...fs,
       read: [...new Set([ROOT, realpathSync(join(ROOT, 'node_modules')), ...(fs.read ?? [])])],
       write: [dir, ...(fs.write ?? [])],
-      deny: [join(dir, 'warden-home'), ...(fs.deny ?? [])],
+      ...(fs.deny ? { deny: fs.deny } : {}),
     },
   };
 }
@@ -127,7 +137,7 @@ export async function connectGateway(o: ConnectOptions): Promise<GatewayConn> {
     command: process.execPath,
     args,
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? o.dir, WARDEN_HOME: join(o.dir, 'warden-home'), ...(o.env ?? {}) },
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? o.dir, WARDEN_HOME: wardenHome(o.dir), ...(o.env ?? {}) },
     stderr: 'pipe',
   });
   let err = '';

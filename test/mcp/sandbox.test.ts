@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers/tmp.js';
-import { connectGateway, ENTRY, FIXTURE_CMD, FS_SERVER, NODE_ARGS, readAudit, ROOT, textOf, within, writePolicy, writeYaml } from './helpers.js';
+import { connectGateway, ENTRY, FIXTURE_CMD, FS_SERVER, NODE_ARGS, readAudit, ROOT, textOf, within, writePolicy, writeYaml, wardenHome } from './helpers.js';
 
 /**
  * The upstream server runs inside `warden run` with the policy's filesystem section: what the MCP
@@ -38,9 +38,9 @@ test('containment: a server with no path checks cannot read or write outside the
     const x = await within(T, g.client.callTool({ name: 'write_path', arguments: { path: join(outside, 'pwned.txt'), content: 'x' } }));
     assert.equal(x.isError, true, textOf(x));
     assert.ok(!existsSync(join(outside, 'pwned.txt')), 'nothing was written outside the grants');
-    const home = await within(T, g.client.callTool({ name: 'write_path', arguments: { path: join(dir, 'warden-home', 'planted'), content: 'x' } }));
+    const home = await within(T, g.client.callTool({ name: 'write_path', arguments: { path: join(wardenHome(dir), 'planted'), content: 'x' } }));
     assert.equal(home.isError, true, 'Warden’s own state stays unreachable');
-    assert.ok(!existsSync(join(dir, 'warden-home', 'planted')));
+    assert.ok(!existsSync(join(wardenHome(dir), 'planted')));
 
     const calls = readAudit(join(dir, 'audit.jsonl')).filter((a) => a.kind === 'mcp.call');
     assert.ok(calls.length === 5 && calls.every((a) => a.decision === 'allow'), 'the gateway allowed and forwarded every call');
@@ -84,7 +84,7 @@ test('a refused sandbox fails closed: exit 126, one line naming the reason, audi
   const audit = join(dir, 'audit.jsonl');
   const child = spawn(process.execPath, [...NODE_ARGS, ENTRY, '--policy', policy, '--lockfile', join(dir, 'lock.json'), '--audit-log', audit, '--', ...FIXTURE_CMD], {
     cwd: ROOT,
-    env: { ...process.env, WARDEN_HOME: join(dir, 'warden-home'), FIXTURE_LOG: log },
+    env: { ...process.env, WARDEN_HOME: wardenHome(dir), FIXTURE_LOG: log },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
