@@ -328,7 +328,8 @@ static pthread_mutex_t MU = PTHREAD_MUTEX_INITIALIZER;
  * come a moment earlier. It answers only when it is sure the kernel would say ENOENT too: an
  * absolute execve path whose parent directory resolves, in the tracee's own root and mounts
  * (/proc/<pid>/root, RESOLVE_IN_ROOT, no magic links), to a directory that is not procfs (whose
- * /proc/self would resolve for this helper, not for the tracee), and holds no entry of that name
+ * /proc/self would resolve for this helper, not for the tracee) and that anyone may search, and
+ * holds no entry of that name
  * (looked up without following it). Anything else — relative paths, execveat, an unreadable or
  * missing parent, any error — goes to the supervisor as before. The count goes into the exit line. */
 static int certainly_missing(pid_t pid, const char *path, size_t len) {
@@ -348,8 +349,12 @@ static int certainly_missing(pid_t pid, const char *path, size_t len) {
   close(rfd);
   if (dfd < 0) return 0;
   struct statfs fs;
+  struct stat st;
   int sure = 0;
-  if (fstatfs(dfd, &fs) == 0 && fs.f_type != PROC_SUPER_MAGIC) {
+  /* Searchable by anyone (o+x), so the tracee's own lookup gets ENOENT too, not EACCES: the
+   * helper's credentials may see into directories the tracee's cannot, and must not become an
+   * oracle for what exists there. */
+  if (fstatfs(dfd, &fs) == 0 && fs.f_type != PROC_SUPER_MAGIC && fstat(dfd, &st) == 0 && (st.st_mode & S_IXOTH)) {
     struct open_how entry = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
     int fd = (int)syscall(SYS_openat2, dfd, name, &entry, sizeof entry);
     if (fd >= 0) close(fd);

@@ -56,18 +56,22 @@ test('PATH misses of execvp are answered ENOENT in the helper: no records, count
   assert.equal(end?.['detail']?.['execMissing'], 7, 'every miss is counted in the end record');
 });
 
-test('what the helper cannot be sure of still goes to the supervisor: a missing parent directory, /proc/self paths', () => {
+test('what the helper cannot be sure of still goes to the supervisor: a missing or private parent directory, /proc/self paths', () => {
   const { ws, env } = scratch('warden-exec-unsure-');
   const gone = join(ws, 'no-such-dir');
+  // Not searchable by others: the helper's credentials may see more than the tracee's there.
+  const priv = join(ws, 'private');
+  mkdirSync(priv, { mode: 0o700 });
+  chmodSync(priv, 0o700);
   // fd 3 on an executable, run through /proc/self/fd/3: procfs resolves "self" for the reader, so
   // only the tracee's view is right — the helper must not call it missing.
-  const script = `exec 3</usr/bin/true; /proc/self/fd/3 && echo fd-exec-ran; PATH=${gone}:/usr/bin:/bin env true && echo found-later`;
+  const script = `exec 3</usr/bin/true; /proc/self/fd/3 && echo fd-exec-ran; PATH=${gone}:${priv}:/usr/bin:/bin env true && echo found-later`;
   const r = warden(['run', '--workspace', ws, '--', '/bin/sh', '-c', script], { cwd: ws, env });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /fd-exec-ran/, 'an exec through /proc/self/fd ran');
   assert.match(r.stdout, /found-later/);
   const all = events(env);
   const denied = all.filter((e) => e['kind'] === 'exec' && e['decision'] === 'deny').map((e) => e['resource']);
-  assert.deepEqual(denied, [join(gone, 'true')], 'the entry under a missing directory was decided (and audited) by the supervisor');
+  assert.deepEqual(denied, [join(gone, 'true'), join(priv, 'true')], 'the entries under a missing and a private directory were decided (and audited) by the supervisor');
   assert.equal(all.find((e) => e['kind'] === 'session.end')?.['detail']?.['execMissing'], 0);
 });
