@@ -6,9 +6,11 @@
 #   bench/peers/exec-loop.sh        # env: N (1000), RUNS (5), WARMUP (1), PEERS_DIR, OUT, NO_STARTUP=1
 #
 # Budget (DESIGN.md §5): the loop inside warden <= 1.15x the same loop unsandboxed, every exec
-# mediated and audited. The ratio includes each tool's own start-up; to split that off, every
-# sandbox also runs the same `sh -c` with a 0-iteration loop ("[startup]" rows), and the second
-# table gives (loop - startup) / N per exec, against the unsandboxed loop's own per-exec cost.
+# mediated and audited. The first table's ratio includes each tool's own start-up (and end); to
+# split that off, every sandbox also runs the same `sh -c` with a 0-iteration loop ("[startup]"
+# rows), and the second table gives (loop - startup) / N per exec, against the unsandboxed loop's
+# own per-exec cost: the loop itself, which the budget is judged on (start-up has its own budget,
+# cold-start.sh).
 # After the run, one more warden run of the loop counts its audit records (a mediated, audited
 # exec shows up there; a loop of N execs that leaves a handful of records was not mediated).
 set -euo pipefail
