@@ -15,10 +15,10 @@
  */
 import canonicalize from 'canonicalize';
 import { type KeyObject, randomBytes } from 'node:crypto';
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CheckpointStatement, verifyStatement } from './checkpoint.js';
-import { fsyncDir } from './keys.js';
+import { fsyncDir, writeNewDurable } from './keys.js';
 import { anchorFile, LOG_ID_RE } from './layout.js';
 
 export interface Anchor {
@@ -58,17 +58,8 @@ export function anchorSignatureValid(a: Anchor, publicKey: KeyObject): boolean {
 export async function writeAnchor(anchorDir: string, a: Anchor): Promise<void> {
   const final = anchorFile(anchorDir, a.stmt.log);
   const tmp = `${final}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(encodeAnchor(a));
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, final);
+  await writeNewDurable(tmp, encodeAnchor(a));
+  renameSync(tmp, final);
   await fsyncDir(anchorDir);
 }
 
@@ -83,7 +74,7 @@ export async function readAnchors(anchorDir: string): Promise<AnchorSet> {
   const out: AnchorSet = { anchors: new Map(), invalid: new Map() };
   let names: string[];
   try {
-    names = await readdir(anchorDir);
+    names = readdirSync(anchorDir);
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT') return out;
     throw e;
@@ -94,7 +85,7 @@ export async function readAnchors(anchorDir: string): Promise<AnchorSet> {
     if (!LOG_ID_RE.test(logId)) continue;
     let text: string;
     try {
-      text = await readFile(join(anchorDir, name), 'utf8');
+      text = readFileSync(join(anchorDir, name), 'utf8');
     } catch (e) {
       out.invalid.set(logId, `unreadable: ${(e as { code?: string }).code ?? String(e)}`);
       continue;
