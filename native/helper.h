@@ -112,8 +112,9 @@ pid_t start_relay(const struct plan *p, pid_t init);
 /* notify.c: exec mediation (the outer helper's half of seccomp user-notify) */
 int notify_init(int nfd, int med, const char *const *ask, size_t nask);
 int notify_on_event(void);
-/* The receiver thread (see notify.c): the eventfd that becomes readable when it fails, or -1 when
- * the kernel or the process cannot have one (the caller then polls the fd and calls notify_on_event). */
+/* Starts the receiver thread once it is due (see notify.c): the eventfd that becomes readable when
+ * it fails; -1 while it is not due, or when the kernel or the process cannot have one (the caller
+ * then keeps polling the fd and calling notify_on_event). Call it between events only. */
 int notify_start_receiver(void);
 /* Execs answered ENOENT by the helper itself (a path that names nothing; see notify.c). */
 uint64_t notify_missing_count(void);

@@ -460,12 +460,12 @@ static int run_outer(struct plan *p) {
       nfd = recv_fd(nsock[0]);
       /* init keeps a copy (see run_init): the listener outlives this process until the tree is dead. */
       if (nfd >= 0 && (send_fd(nsock[0], nfd) < 0 || notify_init(nfd, MED_FD, p->ask, p->nask) < 0)) dead = 1;
-      else if (nfd >= 0) recv_failed = notify_start_receiver();
       close(nsock[0]);
       nsock[0] = -1; /* one hand-off only; EOF without an fd = the payload refused or seccomp is degraded */
     }
     if (!dead && pf[4].revents) dead = 1; /* the receiver thread stopped: mediation cannot go on */
     if (!dead && pf[2].revents & POLLIN && notify_on_event() < 0) dead = 1;
+    if (!dead && nfd >= 0 && recv_failed < 0) recv_failed = notify_start_receiver();
     if (!dead && pf[2].revents & (POLLHUP | POLLERR | POLLNVAL) && !(pf[2].revents & POLLIN)) hup = 1; /* every tracee is gone */
     if (!dead && pf[3].revents && notify_on_verdicts() < 0) dead = 1;
     if (!dead && pf[0].revents) {
