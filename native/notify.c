@@ -364,11 +364,9 @@ static int certainly_missing(pid_t pid, const char *path, size_t len) {
   return sure;
 }
 
+/* Read at exit without MU: the receiver thread may hold it, blocked on a full frames pipe. */
 uint64_t notify_missing_count(void) {
-  pthread_mutex_lock(&MU);
-  uint64_t n = M.missing;
-  pthread_mutex_unlock(&MU);
-  return n;
+  return __atomic_load_n(&M.missing, __ATOMIC_RELAXED);
 }
 
 static int on_exec(void) {
@@ -425,7 +423,7 @@ static int on_exec(void) {
       memcpy(named, M.frame + 44, plen);
       named[plen] = 0;
       if (certainly_missing(pid, named, plen)) {
-        M.missing++;
+        __atomic_fetch_add(&M.missing, 1, __ATOMIC_RELAXED);
         return respond(M.req->id, 0, ENOENT);
       }
     }
