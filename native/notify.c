@@ -597,7 +597,14 @@ static void *receiver(void *ready) {
   for (;;) {
     memset(M.recv, 0, M.req_size);
     if (ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_RECV, M.recv) < 0) {
-      if (errno == EINTR || errno == ENOENT) continue; /* ENOENT: the tracee died before we took it */
+      if (errno == EINTR) continue;
+      if (errno == ENOENT) {
+        /* The tracee died before we took it — or every tracee is gone, and RECV fails at once from
+         * now on: then stop quietly (not a failure: the tree's own exit status is on its way). */
+        struct pollfd p = {M.nfd, POLLIN, 0};
+        if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLIN)) return NULL;
+        continue;
+      }
       break;
     }
     pthread_mutex_lock(&MU);

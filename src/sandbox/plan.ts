@@ -280,16 +280,17 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
     const parent = all.slice(0, i).filter((h) => h !== g && isWithin(g, h)).pop();
     return parent === undefined || grant.get(parent) !== grant.get(g);
   });
-  // Pins. Threat: every mount inside a write grant (a nested read grant, a mask, the pinned policy
-  // file) is a mount on one path, and renaming a directory above it moves the mount along and
-  // frees the path: the next session resolves its denies, read-only paths and policy file by path
-  // and would find whatever the agent left there. So each directory strictly between such a mount
-  // and its write grant is bound onto itself with the grant's mode: a mount point, which the agent
-  // can neither rename nor remove (EBUSY). Directories inside a read-only grant need no pin.
+  // Pins. Threat: a mask or read-only bind inside a write grant is a mount on one path, and
+  // renaming a directory above it moves the mount along and frees the path: the next session finds
+  // its literal denies, its policy file and Warden itself by path and would meet whatever the agent
+  // left there. So each directory strictly between such a path (spec.pinned) and its write grant is
+  // bound onto itself with the grant's mode: a mount point, which the agent can neither rename nor
+  // remove (EBUSY). Cost: a rename between a pinned directory and the rest of its grant is EXDEV
+  // (tools copy instead; a pinned path is one the policy names, not a glob match). Directories
+  // inside a read-only grant or a deny need no pin.
   const nearest = (p: string): string | undefined => grants.filter((g) => isWithin(p, g)).sort(byDepth).pop();
   const pins = new Set<string>();
-  const inner = [...grants, ...denies.filter((d) => grants.some((g) => g !== d && isWithin(d, g)))];
-  for (const m of inner)
+  for (const m of (spec.pinned ?? []).map((p) => checkPath(p, 'pinned')))
     for (let a = posix.dirname(m); a !== '/'; a = posix.dirname(a)) {
       const n = nearest(a);
       if (n === undefined) break;

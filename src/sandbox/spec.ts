@@ -69,6 +69,14 @@ export interface SandboxSpec {
    */
   askPaths?: string[];
   /**
+   * Paths whose place must not move during the session (existing ones: literal deny and ask
+   * paths, the policy file, Warden's package): every directory between one of them and the write
+   * grant holding it is bound onto itself, so the agent can neither rename nor remove it, and the
+   * next session still finds the path where it names it. Glob matches need none: they are
+   * expanded again at every start.
+   */
+  pinned?: string[];
+  /**
    * Symlinks to recreate in the sandbox root, e.g. `/bin -> usr/bin` on merged-/usr systems (the
    * targets themselves must be granted separately). Links inside a granted directory need not
    * be listed: the bind mount shows them.

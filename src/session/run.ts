@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { homedir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { WardenError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { wardenDirs } from '../paths.js';
 import { loadPolicy } from '../policy/load.js';
 import type { AuditEventInput } from '../audit/record.js';
@@ -63,6 +64,16 @@ function canonicalWorkspace(cwd: string, ws: string | undefined): string {
   return assertWorkspace(real);
 }
 
+/**
+ * What of Warden's own package a later `warden run` loads and runs outside any sandbox: its bin,
+ * bundle, helper, profiles and schema (in an npx cache under a writable ~/.npm, or a checkout used
+ * as the workspace, the agent could otherwise change them).
+ */
+function ownPackage(): string[] {
+  const root = packageRoot();
+  return ['bin', 'dist', 'native', 'profiles', 'schema', 'node_modules', 'package.json'].map((p) => join(root, p));
+}
+
 export async function runSession(o: RunOptions): Promise<number> {
   const warmup = new CgroupWarmup();
   try {
@@ -100,7 +111,7 @@ async function startSession(o: RunOptions, warmup: CgroupWarmup): Promise<number
   const policy = loaded.policy;
   trace('policy+probe');
   const spec = specFromPolicy(
-    { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs, ...(o.policyFile !== undefined ? { policyFile: resolve(o.cwd, o.policyFile) } : {}) },
+    { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs, protect: [...(o.policyFile !== undefined ? [resolve(o.cwd, o.policyFile)] : []), ...ownPackage()] },
     { resolve: resolveHostPaths, expandGlobs, totalMemoryBytes: totalmem() },
   );
   const session = `${new Date(t0).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;

@@ -1,3 +1,4 @@
+import { WardenError } from '../errors.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { WardenDirs } from '../paths.js';
 import type { DegradableLayer, SandboxSpec } from '../sandbox/spec.js';
@@ -32,10 +33,12 @@ export interface SpecInputs {
   interactive: boolean;
   dirs: WardenDirs;
   /**
-   * The policy file the session runs under (absolute). When a write grant holds it, it is bound
-   * read-only inside: the agent must not weaken the policy its next session runs under.
+   * What the agent must not change, because a later `warden run` trusts it (absolute): the policy
+   * file, the parts of Warden's own package that run outside any sandbox. When a write grant holds
+   * one, it is bound read-only inside and pinned in place; a workspace at or inside one, or a
+   * write grant inside one, is refused.
    */
-  policyFile?: string;
+  protect?: string[];
   /** Extra variables Warden itself sets (proxy settings, later). */
   extraEnv?: Record<string, string>;
   tcpConnectPorts?: number[];
@@ -100,13 +103,25 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
   const memoryBytes = limits?.memory ? parseSize(limits.memory) : Math.floor(host.totalMemoryBytes / 2);
   const cwd = within(inp.cwd, policy.workspace) ? inp.cwd : policy.workspace;
   // A read grant nested in a write grant is a read-only bind on top of it (the planner's mount
-  // order): the file can be neither written nor renamed or removed (a mount point) inside.
+  // order): it can be neither written nor renamed or removed (a mount point) inside, and it wins
+  // over a write grant of the same path.
   const writable = [policy.workspace, ...write.paths];
-  const pinned = inp.policyFile ? host.resolve([inp.policyFile]).paths.filter((p) => writable.some((w) => within(p, w))) : [];
+  const protectedPaths = inp.protect ? host.resolve(inp.protect).paths : [];
+  for (const p of protectedPaths)
+    for (const w of writable)
+      if (within(w, p) && (w !== p || w === policy.workspace)) {
+        const [code, what] = w === policy.workspace ? (['WORKSPACE_INVALID', 'the workspace'] as const) : (['POLICY_INVALID', 'filesystem.write'] as const);
+        throw new WardenError(code, `${what} ${w} lies in ${p}, which the agent must not change (a later warden run trusts it)`, 'grant a path outside it, or run an installed copy of Warden');
+      }
+  const guarded = protectedPaths.filter((p) => writable.some((w) => within(p, w)));
+  // Literal denies and asks stay where the policy names them (glob matches are found again at the
+  // next start wherever they are): see SandboxSpec.pinned.
+  const pinned = [...host.resolve(policy.fs.deny.filter((p) => !isGlob(p))).paths, ...host.resolve(policy.fs.ask.filter((p) => !isGlob(p))).paths, ...guarded];
   return {
     workspace: policy.workspace,
-    readPaths: [...read.paths.filter((p) => !write.paths.includes(p)), ...pinned],
-    writePaths: write.paths.filter((p) => p !== policy.workspace),
+    readPaths: [...read.paths.filter((p) => !write.paths.includes(p)), ...guarded],
+    writePaths: write.paths.filter((p) => p !== policy.workspace && !guarded.includes(p)),
+    ...(pinned.length ? { pinned: [...new Set(pinned)] } : {}),
     denyPaths,
     ...(askPaths.length ? { askPaths } : {}),
     symlinks: [...read.symlinks, ...write.symlinks],

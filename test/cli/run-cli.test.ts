@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { warden } from '../helpers/cli.js';
+import { ROOT, warden } from '../helpers/cli.js';
 import { tempDir, writeFile } from '../helpers/tmp.js';
 
 /** `warden run` end to end through the real CLI, the real helper and the real kernel. */
@@ -130,6 +130,12 @@ test('a policy file inside the workspace is read-only inside: the agent cannot w
   assert.match(r.stdout, /no-append\n[\s\S]*no-rm\n[\s\S]*no-mv/);
   assert.equal(readFileSync(policy, 'utf8'), text, 'the policy file is unchanged on the host');
   assert.equal(readFileSync(join(w, 'notes.txt'), 'utf8'), 'ok\n', 'control: the rest of the workspace is writable');
+  // A write grant naming the file itself does not win over the protection.
+  const globbed = writeFile(w, 'globbed.yaml', `version: 1\nextends: coding-agent\nfilesystem:\n  write: ["${w}/*.yaml"]\n`);
+  const g = warden(['run', '--policy', globbed, '--workspace', w, '--', 'sh', '-c', 'echo "# x" >> globbed.yaml || echo no-append'], { cwd: w, env: e });
+  assert.equal(g.code, 0, g.stderr);
+  assert.match(g.stdout, /no-append/);
+  assert.doesNotMatch(readFileSync(globbed, 'utf8'), /# x/);
   // Control: under the default profile (no policy file) the same file is the agent's to change.
   const d = warden(['run', '--workspace', w, '--', 'sh', '-c', 'echo "# changed" >> warden.yaml'], { cwd: w, env: e });
   assert.equal(d.code, 0, d.stderr);
@@ -158,4 +164,39 @@ test('directories above a masked path or a pinned policy file inside a write gra
   assert.match(r.stdout, /^kept a\nkept a\/b\nkept conf\nmasked\nmoved x$/m, 'pinned and masked paths stay; an unrelated directory still moves');
   assert.equal(readFileSync(join(w, 'a', 'b', 'secret.txt'), 'utf8'), 'TOKEN');
   assert.equal(readFileSync(join(w, 'conf', 'warden.yaml'), 'utf8'), text);
+});
+
+test('Warden\'s own package is read-only inside when a write grant holds it, and a workspace inside it is refused', () => {
+  const r0 = tempDir('warden-pkg-');
+  chmodSync(r0, 0o755);
+  const w = join(r0, 'ws');
+  mkdirSync(w);
+  chmodSync(w, 0o777);
+  const e = { ...env, WARDEN_HOME: join(r0, 'warden') };
+  const planted = join(ROOT, 'dist', '.warden-test-planted');
+  rmSync(planted, { force: true });
+  // The next `warden run` executes this package outside any sandbox (an npx cache in a writable
+  // ~/.npm, a checkout used as a workspace): the agent must not be able to change it.
+  const policy = writeFile(r0, 'pkg.yaml', `version: 1\nextends: coding-agent\nfilesystem:\n  write: ["${ROOT}"]\n`);
+  const r = warden(['run', '--policy', policy, '--workspace', w, '--', 'sh', '-c', `touch ${planted} || echo refused-write; echo ok > ${join(w, 'mine')}`], { cwd: w, env: e });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /refused-write/);
+  assert.ok(!existsSync(planted), 'nothing was planted in the package');
+  rmSync(planted, { force: true });
+  assert.equal(readFileSync(join(w, 'mine'), 'utf8'), 'ok\n', 'control: the workspace itself is writable');
+  const inside = warden(['run', '--workspace', join(ROOT, 'dist'), '--', 'true'], { cwd: w, env: e });
+  assert.equal(inside.code, 126, 'a workspace inside the package (its bundle runs outside any sandbox next time) is refused');
+  assert.match(inside.stderr, /^warden: the workspace .*dist lies in .*which the agent must not change/);
+});
+
+test('a literal ask zone whose directories do not exist yet does not stop the session', () => {
+  const r0 = tempDir('warden-ask-missing-');
+  chmodSync(r0, 0o755);
+  const w = join(r0, 'ws');
+  mkdirSync(w);
+  chmodSync(w, 0o777);
+  const policy = writeFile(r0, 'ask.yaml', `version: 1\nextends: coding-agent\nfilesystem:\n  ask: ["${w}/not/yet/zone.txt"]\n`);
+  const r = warden(['run', '--policy', policy, '--workspace', w, '--', 'sh', '-c', 'echo ran'], { cwd: w, env: { ...env, WARDEN_HOME: join(r0, 'warden') } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'ran\n');
 });

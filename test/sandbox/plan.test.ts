@@ -80,8 +80,10 @@ describe('buildPlan: mounts', () => {
 });
 
 describe('buildPlan: pins', () => {
-  it('binds every directory between a mount inside a write grant and the grant onto itself, before the mount', () => {
-    const plan = buildPlan(spec({ readPaths: ['/usr', '/home/u/proj/vendor/lib', '/srv/data'], denyPaths: ['/home/u/proj/a/b/.env', '/srv/data/x/key', '/usr/share/secret'] }), probe());
+  it('binds every directory between a pinned path inside a write grant and the grant onto itself, before the mount', () => {
+    const pinned = ['/home/u/proj/a/b/.env', '/home/u/proj/vendor/lib', '/srv/data/x/key', '/usr/share/secret'];
+    // /home/u/proj/c/d/.env is masked too, but not pinned (a glob match: found again next start).
+    const plan = buildPlan(spec({ readPaths: ['/usr', '/home/u/proj/vendor/lib', '/srv/data'], denyPaths: ['/home/u/proj/a/b/.env', '/home/u/proj/c/d/.env', '/srv/data/x/key', '/usr/share/secret'], pinned }), probe());
     const binds = plan.mounts.filter((m) => m.op === 'bind' && m.src === m.dst && m.dst.startsWith('/home/u/proj')).map((m) => `${m.dst}${m.op === 'bind' && m.readOnly ? ' ro' : ''}`);
     assert.deepEqual(binds, ['/home/u/proj', '/home/u/proj/a', '/home/u/proj/vendor', '/home/u/proj/a/b', '/home/u/proj/vendor/lib ro']);
     const at = (dst: string, op: string) => plan.mounts.findIndex((m) => m.dst === dst && m.op === op);
