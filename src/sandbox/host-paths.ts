@@ -57,6 +57,38 @@ export function resolveHostPaths(input: readonly string[]): ResolvedPaths {
   return out;
 }
 
+/**
+ * The symlinks met while resolving `p` (each by its own real location), in order: whoever can
+ * change one of them decides where `p` leads. Stops at the first component that does not exist.
+ */
+export function symlinksOnPath(p: string): string[] {
+  checkPath(p, 'path');
+  const links: string[] = [];
+  let dir = '/';
+  for (const name of p.split('/').filter(Boolean)) {
+    const next = dir === '/' ? `/${name}` : `${dir}/${name}`;
+    try {
+      if (lstatSync(next).isSymbolicLink()) {
+        links.push(next);
+        dir = realpathSync(next);
+      } else dir = next;
+    } catch {
+      break;
+    }
+  }
+  return links;
+}
+
+/** How many names a regular file has (its hard links); 1 for anything else or what cannot be read. */
+export function fileLinkCount(p: string): number {
+  try {
+    const st = statSync(p);
+    return st.isFile() ? st.nlink : 1;
+  } catch {
+    return 1;
+  }
+}
+
 /** The workspace must be an existing directory, named canonically (no symlink in it). */
 export function assertWorkspace(dir: string): string {
   try {

@@ -17,6 +17,10 @@ import type { ResolvedPaths } from '../sandbox/host-paths.js';
 export interface HostFacts {
   /** Symlink-resolving, existence-checking resolution of concrete paths (host-paths.ts). */
   resolve: (paths: readonly string[]) => ResolvedPaths;
+  /** The symlinks met resolving a path, each by its real location (host-paths.ts). */
+  symlinksOn: (path: string) => string[];
+  /** Hard links of a regular file (1 for anything else). */
+  fileLinks: (path: string) => number;
   /** Existing paths matching any of the glob patterns, within the roots the sandbox can reach. */
   expandGlobs: (patterns: readonly string[], roots: readonly string[]) => string[];
   totalMemoryBytes: number;
@@ -114,9 +118,25 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
         throw new WardenError(code, `${what} ${w} lies in ${p}, which the agent must not change (a later warden run trusts it)`, 'grant a path outside it, or run an installed copy of Warden');
       }
   const guarded = protectedPaths.filter((p) => writable.some((w) => within(p, w)));
+  // A read-only bind protects one name; another hard link in a write grant is the same file.
+  for (const g of guarded) {
+    const n = host.fileLinks(g);
+    if (n > 1) throw new WardenError('POLICY_INVALID', `${g} has ${n} names (hard links), and the agent could change it through another one`, 'keep it as a single file (cp it to a new name)');
+  }
   // Literal denies and asks stay where the policy names them (glob matches are found again at the
-  // next start wherever they are): see SandboxSpec.pinned.
-  const pinned = [...host.resolve(policy.fs.deny.filter((p) => !isGlob(p))).paths, ...host.resolve(policy.fs.ask.filter((p) => !isGlob(p))).paths, ...guarded];
+  // next start wherever they are): see SandboxSpec.pinned. Named through a symlink the agent can
+  // change, they would not: the next session would mask whatever the agent pointed it at.
+  const literal = (kind: string, ps: readonly string[]): string[] => {
+    for (const p of ps)
+      for (const l of host.symlinksOn(p)) {
+        const w = writable.find((g) => within(l, g));
+        if (w !== undefined)
+          throw new WardenError('POLICY_INVALID', `${kind} ${p} is reached through the symlink ${l}, which the agent can change (it lies in the writable ${w})`, 'name it by its real path');
+      }
+    return host.resolve(ps).paths;
+  };
+  literal('a protected path', inp.protect ?? []);
+  const pinned = [...literal('filesystem.deny', policy.fs.deny.filter((p) => !isGlob(p))), ...literal('filesystem.ask', policy.fs.ask.filter((p) => !isGlob(p))), ...guarded];
   return {
     workspace: policy.workspace,
     readPaths: [...read.paths.filter((p) => !write.paths.includes(p)), ...guarded],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, warden } from '../helpers/cli.js';
@@ -199,4 +199,37 @@ test('a literal ask zone whose directories do not exist yet does not stop the se
   const r = warden(['run', '--policy', policy, '--workspace', w, '--', 'sh', '-c', 'echo ran'], { cwd: w, env: { ...env, WARDEN_HOME: join(r0, 'warden') } });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'ran\n');
+});
+
+test('a literal deny path or the policy file named through a symlink the agent can change, or a policy file with a second hard link, is refused', () => {
+  // The attack: the deny names ws/.env -> config/env; the agent points .env at a decoy, and the
+  // next session masks the decoy while config/env is readable.
+  const r0 = tempDir('warden-link-');
+  chmodSync(r0, 0o755);
+  const w = join(r0, 'ws');
+  mkdirSync(join(w, 'config'), { recursive: true });
+  chmodSync(w, 0o777);
+  writeFile(join(w, 'config'), 'env', 'SECRET');
+  symlinkSync('config/env', join(w, '.env'));
+  const e = { ...env, WARDEN_HOME: join(r0, 'warden') };
+  const viaLink = writeFile(r0, 'link.yaml', `version: 1\nextends: coding-agent\nfilesystem:\n  deny: ["${join(w, '.env')}"]\n`);
+  const r = warden(['run', '--policy', viaLink, '--workspace', w, '--', 'true'], { cwd: w, env: e });
+  assert.equal(r.code, 126, r.stderr);
+  assert.match(r.stderr, /^warden: filesystem\.deny .*\.env is reached through the symlink .*\.env, which the agent can change/);
+  const real = writeFile(r0, 'real.yaml', `version: 1\nextends: coding-agent\nfilesystem:\n  deny: ["${join(w, 'config', 'env')}"]\n`);
+  const ok = warden(['run', '--policy', real, '--workspace', w, '--', 'sh', '-c', 'cat .env || echo masked'], { cwd: w, env: e });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /masked/, 'named by its real path the secret is masked, through the link too');
+  // A policy file with a second name in the workspace: the same file, writable through that name.
+  const twice = writeFile(w, 'twice.yaml', 'version: 1\nextends: coding-agent\n');
+  linkSync(twice, join(w, 'notes.txt'));
+  const h = warden(['run', '--policy', twice, '--workspace', w, '--', 'true'], { cwd: w, env: e });
+  assert.equal(h.code, 126, h.stderr);
+  assert.match(h.stderr, /twice\.yaml has 2 names \(hard links\)/);
+  // The policy file itself behind a link in the workspace.
+  writeFile(w, 'real-policy.yaml', 'version: 1\nextends: coding-agent\n');
+  symlinkSync('real-policy.yaml', join(w, 'policy.yaml'));
+  const p = warden(['run', '--policy', join(w, 'policy.yaml'), '--workspace', w, '--', 'true'], { cwd: w, env: e });
+  assert.equal(p.code, 126, p.stderr);
+  assert.match(p.stderr, /policy\.yaml is reached through the symlink/);
 });
