@@ -4,7 +4,7 @@ import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, warden } from '../helpers/cli.js';
-import { tempDir, writeFile } from '../helpers/tmp.js';
+import { tempDir, workspaceDir, writeFile } from '../helpers/tmp.js';
 
 /** `warden run` end to end through the real CLI, the real helper and the real kernel. */
 
@@ -17,6 +17,12 @@ mkdirSync(home, { recursive: true });
 mkdirSync(ws, { recursive: true });
 const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, WARDEN_HOME: wardenHome, LANG: 'C.UTF-8', SECRET_TOKEN: 'hunter2' };
 const run = (args: string[], cwd = ws) => warden(['run', ...args], { cwd, env });
+
+/** A workspace of its own, and this file's env with a WARDEN_HOME of its own. */
+function scratchSession(prefix: string): { r0: string; w: string; e: NodeJS.ProcessEnv } {
+  const { root, ws } = workspaceDir(prefix);
+  return { r0: root, w: ws, e: { ...env, WARDEN_HOME: join(root, 'warden') } };
+}
 
 test('exit code is the command\'s own; 128+N when it is killed by signal N', () => {
   assert.equal(run(['--', 'true']).code, 0);
@@ -115,15 +121,10 @@ test('a writable parent of Warden\'s state is refused on every run, also once th
 });
 
 test('a policy file inside the workspace is read-only inside: the agent cannot weaken its next session', () => {
-  const r0 = tempDir('warden-pin-');
-  chmodSync(r0, 0o755);
-  const w = join(r0, 'ws');
-  mkdirSync(w);
-  chmodSync(w, 0o777);
+  const { r0, w, e } = scratchSession('warden-pin-');
   const text = 'version: 1\nextends: coding-agent\n';
   const policy = writeFile(w, 'warden.yaml', text);
   writeFile(w, 'notes.txt', '');
-  const e = { ...env, WARDEN_HOME: join(r0, 'warden') };
   const tamper = 'echo "network: {allow: [\\"*\\"]}" >> warden.yaml || echo no-append; rm -f warden.yaml || echo no-rm; mv warden.yaml x.yaml || echo no-mv; echo ok >> notes.txt';
   const r = warden(['run', '--policy', 'warden.yaml', '--workspace', w, '--', 'sh', '-c', tamper], { cwd: w, env: e });
   assert.equal(r.code, 0, r.stderr);
@@ -143,16 +144,12 @@ test('a policy file inside the workspace is read-only inside: the agent cannot w
 });
 
 test('directories above a masked path or a pinned policy file inside a write grant cannot be moved: the path is still there next session', () => {
-  const r0 = tempDir('warden-pins-');
-  chmodSync(r0, 0o755);
-  const w = join(r0, 'ws');
+  const { r0, w, e } = scratchSession('warden-pins-');
   mkdirSync(join(w, 'a', 'b'), { recursive: true });
   mkdirSync(join(w, 'conf'));
-  chmodSync(w, 0o777);
   writeFile(join(w, 'a', 'b'), 'secret.txt', 'TOKEN');
   const text = `version: 1\nextends: coding-agent\nfilesystem:\n  deny: ["${join(w, 'a', 'b', 'secret.txt')}"]\n`;
   writeFile(join(w, 'conf'), 'warden.yaml', text);
-  const e = { ...env, WARDEN_HOME: join(r0, 'warden') };
   const moves = 'for p in a a/b conf; do mv "$p" "$p.moved" 2>/dev/null && echo "moved $p" || echo "kept $p"; done; cat a/b/secret.txt 2>/dev/null || echo masked; mkdir -p x/y && mv x x2 && echo "moved x"';
   // Control: without Warden every one of them moves.
   const c = join(r0, 'control');
@@ -167,12 +164,7 @@ test('directories above a masked path or a pinned policy file inside a write gra
 });
 
 test('Warden\'s own package is read-only inside when a write grant holds it, and a workspace inside it is refused', () => {
-  const r0 = tempDir('warden-pkg-');
-  chmodSync(r0, 0o755);
-  const w = join(r0, 'ws');
-  mkdirSync(w);
-  chmodSync(w, 0o777);
-  const e = { ...env, WARDEN_HOME: join(r0, 'warden') };
+  const { r0, w, e } = scratchSession('warden-pkg-');
   const planted = join(ROOT, 'dist', '.warden-test-planted');
   rmSync(planted, { force: true });
   // The next `warden run` executes this package outside any sandbox (an npx cache in a writable
@@ -190,13 +182,9 @@ test('Warden\'s own package is read-only inside when a write grant holds it, and
 });
 
 test('a literal ask zone whose directories do not exist yet does not stop the session', () => {
-  const r0 = tempDir('warden-ask-missing-');
-  chmodSync(r0, 0o755);
-  const w = join(r0, 'ws');
-  mkdirSync(w);
-  chmodSync(w, 0o777);
+  const { r0, w, e } = scratchSession('warden-ask-missing-');
   const policy = writeFile(r0, 'ask.yaml', `version: 1\nextends: coding-agent\nfilesystem:\n  ask: ["${w}/not/yet/zone.txt"]\n`);
-  const r = warden(['run', '--policy', policy, '--workspace', w, '--', 'sh', '-c', 'echo ran'], { cwd: w, env: { ...env, WARDEN_HOME: join(r0, 'warden') } });
+  const r = warden(['run', '--policy', policy, '--workspace', w, '--', 'sh', '-c', 'echo ran'], { cwd: w, env: e });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'ran\n');
 });
@@ -204,14 +192,10 @@ test('a literal ask zone whose directories do not exist yet does not stop the se
 test('a literal deny path or the policy file named through a symlink the agent can change, or a policy file with a second hard link, is refused', () => {
   // The attack: the deny names ws/.env -> config/env; the agent points .env at a decoy, and the
   // next session masks the decoy while config/env is readable.
-  const r0 = tempDir('warden-link-');
-  chmodSync(r0, 0o755);
-  const w = join(r0, 'ws');
-  mkdirSync(join(w, 'config'), { recursive: true });
-  chmodSync(w, 0o777);
+  const { r0, w, e } = scratchSession('warden-link-');
+  mkdirSync(join(w, 'config'));
   writeFile(join(w, 'config'), 'env', 'SECRET');
   symlinkSync('config/env', join(w, '.env'));
-  const e = { ...env, WARDEN_HOME: join(r0, 'warden') };
   const viaLink = writeFile(r0, 'link.yaml', `version: 1\nextends: coding-agent\nfilesystem:\n  deny: ["${join(w, '.env')}"]\n`);
   const r = warden(['run', '--policy', viaLink, '--workspace', w, '--', 'true'], { cwd: w, env: e });
   assert.equal(r.code, 126, r.stderr);

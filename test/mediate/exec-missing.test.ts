@@ -11,17 +11,13 @@ import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { warden } from '../helpers/cli.js';
-import { tempDir, writeFile } from '../helpers/tmp.js';
+import { workspaceDir, writeFile } from '../helpers/tmp.js';
 
 type Event = Record<string, any>;
 
-/** A temp root with a workspace in it (visible inside the sandbox; the host's /tmp is not). */
+/** A workspace and an env of its own (WARDEN_HOME inside the temp root). */
 function scratch(prefix: string): { root: string; ws: string; env: NodeJS.ProcessEnv } {
-  const root = tempDir(prefix);
-  chmodSync(root, 0o755);
-  const ws = join(root, 'ws');
-  mkdirSync(ws);
-  chmodSync(ws, 0o777);
+  const { root, ws } = workspaceDir(prefix);
   return { root, ws, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: root, WARDEN_HOME: join(root, 'warden'), LANG: 'C.UTF-8' } };
 }
 

@@ -9,17 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'nod
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { warden } from '../helpers/cli.js';
-import { tempDir, writeFile } from '../helpers/tmp.js';
-
-/** A temp root with a workspace in it (visible inside the sandbox; the host's /tmp is not). */
-function scratch(prefix: string): { root: string; ws: string } {
-  const root = tempDir(prefix);
-  chmodSync(root, 0o755);
-  const ws = join(root, 'ws');
-  mkdirSync(ws);
-  chmodSync(ws, 0o777);
-  return { root, ws };
-}
+import { workspaceDir, writeFile } from '../helpers/tmp.js';
 
 /** A directory `dir` holding an executable `name` that writes "ran" into its first argument. */
 function toolIn(dir: string, name: string): void {
@@ -29,7 +19,7 @@ function toolIn(dir: string, name: string): void {
 }
 
 test('PATH entries without the command cost no exec; the command found later runs', () => {
-  const { root, ws } = scratch('warden-path-');
+  const { root, ws } = workspaceDir('warden-path-');
   const bin = join(ws, 'bin');
   toolIn(bin, 'warden-path-tool');
   const notDir = writeFile(ws, 'plain-file', '');
@@ -52,7 +42,7 @@ test('PATH entries without the command cost no exec; the command found later run
 });
 
 test('a refused command is not tried again through another PATH entry to the same file; a different file still is', () => {
-  const { root, ws } = scratch('warden-path-deny-');
+  const { root, ws } = workspaceDir('warden-path-deny-');
   const one = join(ws, 'one');
   toolIn(one, 'warden-denied-tool');
   symlinkSync(one, join(ws, 'alias')); // like /bin -> usr/bin
