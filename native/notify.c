@@ -332,6 +332,26 @@ static pthread_mutex_t MU = PTHREAD_MUTEX_INITIALIZER;
  * holds no entry of that name
  * (looked up without following it). Anything else — relative paths, execveat, an unreadable or
  * missing parent, any error — goes to the supervisor as before. The count goes into the exit line. */
+/* 1 if every directory from the root (rfd) to dir (absolute) is a real directory, no symlink, with
+ * o+x. */
+static int searchable_by_anyone(int rfd, const char *dir) {
+  char prefix[MED_MAX_PATH];
+  size_t n = strlen(dir);
+  if (n >= sizeof prefix) return 0;
+  struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  for (size_t i = 1; i <= n; i++) {
+    if (i < n && dir[i] != '/') continue;
+    memcpy(prefix, dir, i);
+    prefix[i] = 0;
+    int fd = (int)syscall(SYS_openat2, rfd, prefix, &how, sizeof how);
+    struct stat st;
+    int ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_IXOTH);
+    if (fd >= 0) close(fd);
+    if (!ok) return 0;
+  }
+  return 1;
+}
+
 static int certainly_missing(pid_t pid, const char *path, size_t len) {
   const char *slash = memrchr(path, '/', len);
   if (path[0] != '/' || !slash || len >= MED_MAX_PATH) return 0;
@@ -344,6 +364,10 @@ static int certainly_missing(pid_t pid, const char *path, size_t len) {
   snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
   int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rfd < 0) return 0;
+  /* As root the helper searches any directory; the tracee cannot (its capabilities do not cover
+   * inodes of unmapped owners). So then every directory on the way must be searchable by anyone,
+   * and none may be a symlink (whose target's own ancestors would go unchecked). */
+  if (geteuid() == 0 && !searchable_by_anyone(rfd, parent)) { close(rfd); return 0; }
   struct open_how in_root = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   int dfd = (int)syscall(SYS_openat2, rfd, parent, &in_root, sizeof in_root);
   close(rfd);

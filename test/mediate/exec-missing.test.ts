@@ -7,7 +7,7 @@
  * misses are counted in the session's end record; every other case still goes to the supervisor.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { warden } from '../helpers/cli.js';
@@ -34,7 +34,9 @@ test('PATH misses of execvp are answered ENOENT in the helper: no records, count
   const bin = join(ws, 'bin');
   mkdirSync(bin);
   chmodSync(writeFile(bin, 'warden-miss-tool', '#!/bin/sh\necho ran > "$1"\n'), 0o755);
-  const path = [...empty, bin, '/usr/bin', '/bin'].join(':');
+  // Real directories only: as root the helper leaves paths through a symlink (merged /usr's /bin)
+  // to the supervisor, since its own credentials would search where the tracee's cannot.
+  const path = [...empty, bin, '/usr/bin'].join(':');
   // env(1) looks its command up with execvp: one execve per PATH entry until one works.
   const script = `PATH=${path}; export PATH; env warden-miss-tool ${join(ws, 'marker')}; env warden-no-such-tool; echo "rc=$?"`;
   const r = warden(['run', '--workspace', ws, '--', '/bin/sh', '-c', script], { cwd: ws, env });
@@ -48,8 +50,8 @@ test('PATH misses of execvp are answered ENOENT in the helper: no records, count
   assert.deepEqual(execs.filter((e) => e['decision'] === 'deny').map((e) => e['resource']), [], 'no miss became a denial record');
   assert.ok(execs.some((e) => JSON.stringify(e).includes(join(bin, 'warden-miss-tool'))), 'the tool itself was mediated and audited');
   const end = all.find((e) => e['kind'] === 'session.end');
-  // The tool: empty1, empty2. The missing one: empty1, empty2, bin, /usr/bin, /bin.
-  assert.equal(end?.['detail']?.['execMissing'], 7, 'every miss is counted in the end record');
+  // The tool: empty1, empty2. The missing one: empty1, empty2, bin, /usr/bin.
+  assert.equal(end?.['detail']?.['execMissing'], 6, 'every miss is counted in the end record');
 });
 
 test('what the helper cannot be sure of still goes to the supervisor: a missing or private parent directory, /proc/self paths', () => {
@@ -70,4 +72,20 @@ test('what the helper cannot be sure of still goes to the supervisor: a missing 
   const denied = all.filter((e) => e['kind'] === 'exec' && e['decision'] === 'deny').map((e) => e['resource']);
   assert.deepEqual(denied, [join(gone, 'true'), join(priv, 'true')], 'the entries under a missing and a private directory were decided (and audited) by the supervisor');
   assert.equal(all.find((e) => e['kind'] === 'session.end')?.['detail']?.['execMissing'], 0);
+});
+
+test('as root, the helper leaves a miss under a directory others cannot search to the supervisor (its credentials see more than the tracee\'s)', { skip: process.getuid?.() !== 0 && 'needs root: the helper only sees more than the tracee when it runs as root' }, () => {
+  const { ws, env } = scratch('warden-exec-oracle-');
+  // Owned by a uid the sandbox does not map: the tracee (uid 0 in its namespace) cannot search it.
+  const hidden = join(ws, 'hidden');
+  mkdirSync(join(hidden, 'pub'), { recursive: true });
+  chmodSync(join(hidden, 'pub'), 0o755);
+  chownSync(hidden, 12345, 12345);
+  chmodSync(hidden, 0o700);
+  const r = warden(['run', '--workspace', ws, '--', '/bin/sh', '-c', `PATH=${join(hidden, 'pub')}:/usr/bin env true && echo found-later`], { cwd: ws, env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /found-later/);
+  const all = events(env);
+  assert.equal(all.find((e) => e['kind'] === 'session.end')?.['detail']?.['execMissing'], 0, 'the helper did not answer for the hidden directory');
+  assert.ok(all.some((e) => e['kind'] === 'exec' && e['resource'] === join(hidden, 'pub', 'true')), 'the supervisor decided it');
 });
