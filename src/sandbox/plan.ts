@@ -212,7 +212,7 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   // mount on the state's own path, and a writable parent lets the agent rename an ancestor of it
   // (the mount moves along) and create a directory of its choosing in the old place — keys it
   // knows, a policy or code cache the next `warden run` would load, outside any sandbox.
-  const own = [probe.wardenDirs.state, probe.wardenDirs.audit, probe.wardenDirs.keys, probe.wardenDirs.run].map((d) => posix.normalize(d));
+  const own = [...new Set([probe.wardenDirs.state, probe.wardenDirs.audit, probe.wardenDirs.keys, probe.wardenDirs.run, ...(spec.ownPaths ?? [])].map((d) => posix.normalize(d)))];
   for (const g of [...reads, ...writes]) {
     for (const w of own) {
       const code = g === workspace ? 'WORKSPACE_INVALID' : 'POLICY_INVALID';

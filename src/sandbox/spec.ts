@@ -77,6 +77,11 @@ export interface SandboxSpec {
    */
   pinned?: string[];
   /**
+   * Warden's own directories as they resolve on the host (WARDEN_HOME may be named through a
+   * symlink): checked like their names against every grant.
+   */
+  ownPaths?: string[];
+  /**
    * Symlinks to recreate in the sandbox root, e.g. `/bin -> usr/bin` on merged-/usr systems (the
    * targets themselves must be granted separately). Links inside a granted directory need not
    * be listed: the bind mount shows them.

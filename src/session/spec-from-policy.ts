@@ -142,6 +142,7 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
     readPaths: [...read.paths.filter((p) => !write.paths.includes(p)), ...guarded],
     writePaths: write.paths.filter((p) => p !== policy.workspace && !guarded.includes(p)),
     ...(pinned.length ? { pinned: [...new Set(pinned)] } : {}),
+    ...(ownExisting.length ? { ownPaths: ownExisting } : {}),
     denyPaths,
     ...(askPaths.length ? { askPaths } : {}),
     symlinks: [...read.symlinks, ...write.symlinks],

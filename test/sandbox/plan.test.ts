@@ -102,6 +102,8 @@ describe('buildPlan: refusals', () => {
     // Writable around it: refused even with the state masked (an ancestor could be renamed away).
     assert.equal(code(() => buildPlan(spec({ writePaths: ['/home/u'], denyPaths: ['/home/u/.local/state/warden', '/home/u/.config/warden'] }), probe({}, env))), 'POLICY_INVALID');
     assert.equal(code(() => buildPlan(spec({ workspace: '/srv', denyPaths: ['/srv/w'] }), probe({}, { WARDEN_HOME: '/srv/w' }))), 'WORKSPACE_INVALID');
+    // WARDEN_HOME named through a symlink: its resolved directories count too.
+    assert.equal(code(() => buildPlan(spec({ workspace: '/srv/real', ownPaths: ['/srv/real/wh/state'] }), probe({}, { WARDEN_HOME: '/srv/link/wh' }))), 'WORKSPACE_INVALID');
     assert.equal(code(() => buildPlan(spec({ readPaths: ['/home/u'], denyPaths: ['/home/u/.local/state/warden', '/home/u/.config/warden'] }), probe({}, env))), 'none');
     assert.equal(code(() => buildPlan(spec({ workspace: '/srv/w/state/x' }), probe({}, { WARDEN_HOME: '/srv/w' }))), 'WORKSPACE_INVALID');
     assert.equal(code(() => buildPlan(spec({ workspace: '/srv', readPaths: [] }), probe({}, { WARDEN_HOME: '/srv/w' }))), 'WORKSPACE_INVALID');
