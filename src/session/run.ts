@@ -111,7 +111,7 @@ async function startSession(o: RunOptions, warmup: CgroupWarmup): Promise<number
   const policy = loaded.policy;
   trace('policy+probe');
   const spec = specFromPolicy(
-    { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs, protect: [...(o.policyFile !== undefined ? [resolve(o.cwd, o.policyFile)] : []), ...ownPackage()] },
+    { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs, protect: [...(o.policyFile !== undefined ? [resolve(o.cwd, o.policyFile)] : []), ...(policy.mcpLockfile !== undefined ? [policy.mcpLockfile] : []), ...ownPackage()] },
     { resolve: resolveHostPaths, symlinksOn: symlinksOnPath, fileLinks: fileLinkCount, expandGlobs, totalMemoryBytes: totalmem() },
   );
   const session = `${new Date(t0).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;

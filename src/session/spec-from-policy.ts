@@ -38,7 +38,8 @@ export interface SpecInputs {
   dirs: WardenDirs;
   /**
    * What the agent must not change, because a later `warden run` trusts it (absolute): the policy
-   * file, the parts of Warden's own package that run outside any sandbox. When a write grant holds
+   * file, the MCP lockfile (pinned tool definitions), the parts of Warden's own package that run
+   * outside any sandbox. When a write grant holds
    * one, it is bound read-only inside and pinned in place; a workspace at or inside one, or a
    * write grant inside one, is refused.
    */

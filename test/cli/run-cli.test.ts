@@ -217,3 +217,15 @@ test('a literal deny path or the policy file named through a symlink the agent c
   assert.equal(p.code, 126, p.stderr);
   assert.match(p.stderr, /policy\.yaml is reached through the symlink/);
 });
+
+test('the MCP lockfile (pinned tool definitions) inside the workspace is read-only inside', () => {
+  // Rewritten by the agent, it would pre-approve changed tool definitions for the next gateway run.
+  const { r0, w, e } = scratchSession('warden-lock-');
+  const lock = writeFile(w, 'mcp.lock', '{}\n');
+  const policy = writeFile(r0, 'mcp.yaml', `version: 1\nextends: coding-agent\nmcp:\n  lockfile: ${lock}\n`);
+  const r = warden(['run', '--policy', policy, '--workspace', w, '--', 'sh', '-c', 'echo "{\\"x\\":1}" > mcp.lock || echo no-write; echo ok > other'], { cwd: w, env: e });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /no-write/);
+  assert.equal(readFileSync(lock, 'utf8'), '{}\n');
+  assert.equal(readFileSync(join(w, 'other'), 'utf8'), 'ok\n');
+});
