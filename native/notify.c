@@ -318,20 +318,6 @@ static struct key *cache_find(const uint8_t *k, uint32_t len) {
 /* Guards M between the poll loop and the receiver thread (see "Receiver thread"). */
 static pthread_mutex_t MU = PTHREAD_MUTEX_INITIALIZER;
 
-/* ---- Execs of paths that name nothing ----
- * glibc's execvp, Python's subprocess and libuv look a command up by trying execve on every PATH
- * entry; each miss was a held exec, a round trip to the supervisor and an audit record that reads
- * like a denial ("... does not exist"), dozens per command with a long PATH. Threat: a shortcut
- * that lets something run unmediated. Invariant: this only ever answers ENOENT — it never
- * continues — so whatever the tracee does meanwhile (rewrite its memory, create the file), the
- * worst outcome is an exec that fails which could have succeeded a moment later, as if it had
- * come a moment earlier. It answers only when it is sure the kernel would say ENOENT too: an
- * absolute execve path whose parent directory resolves, in the tracee's own root and mounts
- * (/proc/<pid>/root, RESOLVE_IN_ROOT, no magic links), to a directory that is not procfs (whose
- * /proc/self would resolve for this helper, not for the tracee) and that anyone may search, and
- * holds no entry of that name
- * (looked up without following it). Anything else — relative paths, execveat, an unreadable or
- * missing parent, any error — goes to the supervisor as before. The count goes into the exit line. */
 /* 1 if every directory from the root (rfd) to dir (absolute) is a real directory, no symlink, with
  * o+x. */
 static int searchable_by_anyone(int rfd, const char *dir) {
@@ -352,6 +338,20 @@ static int searchable_by_anyone(int rfd, const char *dir) {
   return 1;
 }
 
+/* ---- Execs of paths that name nothing ----
+ * glibc's execvp, Python's subprocess and libuv look a command up by trying execve on every PATH
+ * entry; each miss was a held exec, a round trip to the supervisor and an audit record that reads
+ * like a denial ("... does not exist"), dozens per command with a long PATH. Threat: a shortcut
+ * that lets something run unmediated. Invariant: this only ever answers ENOENT — it never
+ * continues — so whatever the tracee does meanwhile (rewrite its memory, create the file), the
+ * worst outcome is an exec that fails which could have succeeded a moment later, as if it had
+ * come a moment earlier. It answers only when it is sure the kernel would say ENOENT too: an
+ * absolute execve path whose parent directory resolves, in the tracee's own root and mounts
+ * (/proc/<pid>/root, RESOLVE_IN_ROOT, no magic links), to a directory that is not procfs (whose
+ * /proc/self would resolve for this helper, not for the tracee) and that anyone may search (as
+ * root: every directory on the way, none a symlink — root searches where the tracee cannot), and
+ * holds no entry of that name (looked up without following it). Anything else — relative paths, execveat, an unreadable or
+ * missing parent, any error — goes to the supervisor as before. The count goes into the exit line. */
 static int certainly_missing(pid_t pid, const char *path, size_t len) {
   const char *slash = memrchr(path, '/', len);
   if (path[0] != '/' || !slash || len >= MED_MAX_PATH) return 0;
@@ -648,8 +648,7 @@ int notify_start_receiver(void) {
   if (ioctl(M.nfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (unsigned long)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0) return -1;
   M.recv = calloc(1, M.req_size);
   failed_fd = eventfd(0, EFD_CLOEXEC);
-  static int ready = -1;
-  ready = eventfd(0, EFD_CLOEXEC);
+  int ready = eventfd(0, EFD_CLOEXEC); /* the thread writes it once, before this returns */
   pthread_attr_t a;
   pthread_t t;
   int ok = M.recv && failed_fd >= 0 && ready >= 0 && !pthread_attr_init(&a);
@@ -662,7 +661,6 @@ int notify_start_receiver(void) {
   uint64_t n;
   if (ok) while (read(ready, &n, sizeof n) < 0 && errno == EINTR) {}
   if (ready >= 0) close(ready);
-  ready = -1;
   if (ok) return failed_fd;
   /* No thread: poll mode. The flag stays set; it is harmless to a listener that polls. */
   free(M.recv);

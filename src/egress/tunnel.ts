@@ -198,8 +198,12 @@ function closeWhenFlushed(s: Socket): void {
  */
 function abort(s: Socket): void {
   if (s.destroyed) return;
-  if (s.remoteAddress !== undefined) s.resetAndDestroy();
-  else s.destroy();
+  try {
+    if (s.remoteAddress !== undefined) return void s.resetAndDestroy();
+  } catch {
+    // not a TCP handle after all: end it as below
+  }
+  s.destroy();
 }
 
 function splice(ctx: ProxyContext, conn: Conn, client: Socket, upstream: Socket, downstreamBound: boolean): void {

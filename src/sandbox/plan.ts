@@ -13,8 +13,9 @@
  *    chmod/chown/utime/xattr, which Landlock does not cover).
  *  - A spec that grants any of Warden's own directories, or a parent of one without denying it,
  *    or a writable parent of one at all, is refused: the audit log and keys must stay unreachable.
- *  - No mount inside a write grant can be moved: the directories between it and the grant are
- *    pinned (bound onto themselves), so a path masked or read-only now is still there next time.
+ *  - No path the spec pins (what the policy names literally, the policy file, Warden's package)
+ *    can be moved out of its place inside a write grant: the directories between it and the grant
+ *    are bound onto themselves, so a path masked or read-only now is still there next time.
  */
 import { posix } from 'node:path';
 import { WardenError } from '../errors.js';

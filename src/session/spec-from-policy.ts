@@ -111,7 +111,19 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
   // order): it can be neither written nor renamed or removed (a mount point) inside, and it wins
   // over a write grant of the same path.
   const writable = [policy.workspace, ...write.paths];
-  const protectedPaths = inp.protect ? host.resolve(inp.protect).paths : [];
+  // Paths named literally must stay where they are named (glob matches are found again at the
+  // next start wherever they are): see SandboxSpec.pinned. Named through a symlink the agent can
+  // change, they would not: the next session would mask or trust whatever the agent pointed it at.
+  const literal = (kind: string, ps: readonly string[]): string[] => {
+    for (const p of ps)
+      for (const l of host.symlinksOn(p)) {
+        const w = writable.find((g) => within(l, g));
+        if (w !== undefined)
+          throw new WardenError('POLICY_INVALID', `${kind} ${p} is reached through the symlink ${l}, which the agent can change (it lies in the writable ${w})`, 'name it by its real path');
+      }
+    return host.resolve(ps).paths;
+  };
+  const protectedPaths = literal('a protected path', inp.protect ?? []);
   for (const p of protectedPaths)
     for (const w of writable)
       if (within(w, p) && (w !== p || w === policy.workspace)) {
@@ -124,19 +136,6 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
     const n = host.fileLinks(g);
     if (n > 1) throw new WardenError('POLICY_INVALID', `${g} has ${n} names (hard links), and the agent could change it through another one`, 'keep it as a single file (cp it to a new name)');
   }
-  // Literal denies and asks stay where the policy names them (glob matches are found again at the
-  // next start wherever they are): see SandboxSpec.pinned. Named through a symlink the agent can
-  // change, they would not: the next session would mask whatever the agent pointed it at.
-  const literal = (kind: string, ps: readonly string[]): string[] => {
-    for (const p of ps)
-      for (const l of host.symlinksOn(p)) {
-        const w = writable.find((g) => within(l, g));
-        if (w !== undefined)
-          throw new WardenError('POLICY_INVALID', `${kind} ${p} is reached through the symlink ${l}, which the agent can change (it lies in the writable ${w})`, 'name it by its real path');
-      }
-    return host.resolve(ps).paths;
-  };
-  literal('a protected path', inp.protect ?? []);
   const pinned = [...literal('filesystem.deny', policy.fs.deny.filter((p) => !isGlob(p))), ...literal('filesystem.ask', policy.fs.ask.filter((p) => !isGlob(p))), ...guarded];
   return {
     workspace: policy.workspace,
