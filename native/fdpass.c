@@ -28,6 +28,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <node_api.h>
+#include "addon.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -42,10 +43,11 @@
 /* tcpi_state values (the kernel's net/tcp_states.h; netinet/tcp.h clashes with linux/tcp.h). */
 enum { ST_FIN_WAIT2 = 5, ST_TIME_WAIT = 6, ST_CLOSE_WAIT = 8, ST_LAST_ACK = 9, ST_CLOSING = 11 };
 
-static napi_value fail(napi_env env, const char *what) {
+napi_value addon_fail(napi_env env, const char *what) {
   napi_throw_error(env, "WARDEN_FDPASS", what);
   return NULL;
 }
+#define fail addon_fail /* the short name, in this file */
 
 /* The one argument of fd-only functions: a non-negative int32. 0, or -1 with an exception thrown. */
 static int fd_arg(napi_env env, napi_callback_info info, const char *usage, int32_t *fd) {
@@ -58,8 +60,7 @@ static int fd_arg(napi_env env, napi_callback_info info, const char *usage, int3
   return 0;
 }
 
-/* A JS array of n numbers (byte counts, ids: all exact in a double). */
-static napi_value numbers(napi_env env, const double *v, uint32_t n) {
+napi_value addon_numbers(napi_env env, const double *v, uint32_t n) {
   napi_value out, e;
   if (napi_create_array_with_length(env, n, &out) != napi_ok) return NULL;
   for (uint32_t i = 0; i < n; i++)
@@ -112,7 +113,7 @@ static napi_value tcp_counts(napi_env env, napi_callback_info info) {
   acked -= acked > 0; /* the SYN */
   if ((st == ST_FIN_WAIT2 || st == ST_TIME_WAIT) && acked > 0) acked--; /* our FIN, acknowledged */
   if ((st == ST_CLOSE_WAIT || st == ST_LAST_ACK || st == ST_CLOSING || st == ST_TIME_WAIT) && rcvd > 0) rcvd--; /* their FIN */
-  return numbers(env, (const double[]){(double)acked, (double)rcvd}, 2);
+  return addon_numbers(env, (const double[]){(double)acked, (double)rcvd}, 2);
 }
 
 static napi_value peer_cred(napi_env env, napi_callback_info info) {
@@ -121,10 +122,10 @@ static napi_value peer_cred(napi_env env, napi_callback_info info) {
   struct ucred cr;
   socklen_t len = sizeof cr;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof cr) return fail(env, "peerCred: SO_PEERCRED unavailable");
-  return numbers(env, (const double[]){(double)cr.pid, (double)cr.uid, (double)cr.gid}, 3);
+  return addon_numbers(env, (const double[]){(double)cr.pid, (double)cr.uid, (double)cr.gid}, 3);
 }
 
-static napi_value fail_errno(napi_env env, const char *what, int err) {
+napi_value addon_fail_errno(napi_env env, const char *what, int err) {
   char msg[96];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
   return fail(env, msg);
@@ -135,7 +136,7 @@ static napi_value tc_getpgrp(napi_env env, napi_callback_info info) {
   int32_t fd;
   if (fd_arg(env, info, "tcgetpgrp(fd)", &fd) < 0) return NULL;
   pid_t pg = tcgetpgrp(fd);
-  if (pg < 0) return fail_errno(env, "tcgetpgrp", errno);
+  if (pg < 0) return addon_fail_errno(env, "tcgetpgrp", errno);
   napi_create_int32(env, pg, &out);
   return out;
 }
@@ -152,11 +153,11 @@ static napi_value tc_setpgrp(napi_env env, napi_callback_info info) {
   sigaddset(&block, SIGTTOU);
   sigaddset(&block, SIGTTIN);
   int e = pthread_sigmask(SIG_BLOCK, &block, &old);
-  if (e != 0) return fail_errno(env, "tcsetpgrp: pthread_sigmask", e);
+  if (e != 0) return addon_fail_errno(env, "tcsetpgrp: pthread_sigmask", e);
   int r = tcsetpgrp(fd, pg);
   int err = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL); /* cannot fail: the same valid set, SIG_SETMASK */
-  if (r < 0) return fail_errno(env, "tcsetpgrp", err);
+  if (r < 0) return addon_fail_errno(env, "tcsetpgrp", err);
   return NULL; /* undefined */
 }
 
@@ -176,7 +177,8 @@ static napi_value exit_now(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   static const struct { const char *name; napi_callback fn; } exported[] = {
-      {"sendFd", send_fd}, {"tcpCounts", tcp_counts}, {"peerCred", peer_cred}, {"tcgetpgrp", tc_getpgrp}, {"tcsetpgrp", tc_setpgrp}, {"exitNow", exit_now}};
+      {"sendFd", send_fd}, {"tcpCounts", tcp_counts}, {"peerCred", peer_cred}, {"tcgetpgrp", tc_getpgrp}, {"tcsetpgrp", tc_setpgrp}, {"exitNow", exit_now},
+      {"socketPair", socket_pair}, {"spawnHelper", spawn_helper}, {"pidfdSignal", pidfd_signal}};
   for (size_t i = 0; i < sizeof exported / sizeof *exported; i++) {
     napi_value fn;
     if (napi_create_function(env, exported[i].name, NAPI_AUTO_LENGTH, exported[i].fn, NULL, &fn) != napi_ok ||

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { packageRoot } from './package-root.js';
 
 /**
- * native/build/warden-fdpass.node (native/fdpass.c): the few socket and terminal operations Node cannot do
- * itself. Loaded once, on first use; null when it was not built (callers then fall back or refuse,
- * each as its own invariant says).
+ * native/build/warden-fdpass.node (native/fdpass.c, native/spawn.c): the few socket, terminal and
+ * process operations Node cannot do itself. Loaded once, on first use; null when it was not built
+ * (callers then fall back or refuse, each as its own invariant says).
  */
 export interface NativeAddon {
   /** 1 = sent; 0 = EAGAIN, nothing sent. Throws on any other error. */
@@ -23,9 +23,20 @@ export interface NativeAddon {
    * errno text (EPERM: pgrp not in the caller's session; ESRCH: no such process).
    */
   tcsetpgrp(fd: number, pgrp: number): void;
+  /** A connected AF_UNIX stream pair, both ends close-on-exec. */
+  socketPair(): [number, number];
+  /**
+   * posix_spawn of `path` (argv [path], empty environment, cwd /, default signal dispositions)
+   * with exactly `fds` as its fds 0..n-1: [pid, pidfd, exitFd]. exitFd reads 8 bytes once the
+   * child is reaped: int32 [code, 0] exited, [-1, signal] killed, [-2, errno] waitid failed
+   * (native/spawn.c). The caller closes pidfd and exitFd.
+   */
+  spawnHelper(path: string, fds: number[]): [number, number, number];
+  /** pidfd_send_signal: true sent, false the process is gone. Throws on any other error. */
+  pidfdSignal(pidfd: number, signo: number): boolean;
 }
 
-const FUNCTIONS = ['sendFd', 'tcpCounts', 'peerCred', 'tcgetpgrp', 'tcsetpgrp'] as const satisfies ReadonlyArray<keyof NativeAddon>;
+const FUNCTIONS = ['sendFd', 'tcpCounts', 'peerCred', 'tcgetpgrp', 'tcsetpgrp', 'socketPair', 'spawnHelper', 'pidfdSignal'] as const satisfies ReadonlyArray<keyof NativeAddon>;
 
 let loaded: NativeAddon | null | undefined;
 

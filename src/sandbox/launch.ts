@@ -10,11 +10,10 @@
  *  - Layers are reported by the helper, not assumed: `result.layers` is what the helper said it
  *    installed; a run without a `ready` line never executed the command.
  */
-import { spawn, type StdioOptions } from 'node:child_process';
-import { constants } from 'node:os';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { WardenError } from '../errors.js';
 import { helperPath } from './helper-path.js';
+import { startHelperProcess, type HelperExit, type StdioSpec } from './helper-process.js';
 import { encodePlan } from './plan-encode.js';
 import type { Plan } from './plan.js';
 
@@ -76,7 +75,7 @@ export interface SandboxResult {
   events: StatusEvent[];
 }
 
-export type StdioSpec = 'inherit' | 'pipe' | 'ignore' | number;
+export type { StdioSpec };
 
 export interface LaunchOptions {
   stdio?: 'inherit' | 'pipe' | 'ignore' | [StdioSpec, StdioSpec, StdioSpec];
@@ -122,14 +121,14 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
   const gated = plan.flags.goGate === true;
   const mediated = plan.flags.mediateExec === true;
   // fd 3 plan, 4 status, 5 go gate, 6 exec mediation (a socketpair: both directions).
-  const stdio: StdioOptions = [...base, 'pipe', 'pipe', ...(gated || mediated ? [gated ? 'pipe' : 'ignore'] : []), ...(mediated ? ['pipe'] : [])] as StdioOptions;
-  const child = spawn(path, [], { stdio, env: {}, cwd: '/', detached: false });
-  const planSink = child.stdio[3] as Writable | null;
-  const goSink = gated ? ((child.stdio as unknown as Array<Writable | null>)[5] ?? null) : null;
+  const stdio: StdioSpec[] = [...base, 'pipe', 'pipe', ...(gated || mediated ? [gated ? ('pipe' as const) : ('ignore' as const)] : []), ...(mediated ? ['pipe' as const] : [])];
+  const child = startHelperProcess({ path, stdio, drain: [4] });
+  const planSink = child.stdio[3] ?? null;
+  const goSink = gated ? (child.stdio[5] ?? null) : null;
   goSink?.on('error', () => {
     /* the helper is gone; its status channel says why */
   });
-  const status = child.stdio[4] as Readable | null;
+  const status = child.stdio[4] ?? null;
   if (!planSink || !status) throw new WardenError('INTERNAL', 'cannot open the helper channels');
   planSink.on('error', () => {
     /* helper refused before reading all of it; the status channel says why */
@@ -166,8 +165,12 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
   });
 
   const result = new Promise<SandboxResult>((resolve, reject) => {
-    child.on('error', (e) => reject(new WardenError('HELPER_MISSING', `cannot start the sandbox helper: ${e.message}`, 'run npm run build:native')));
-    child.on('close', (code, sig) => {
+    const failed = (e: Error) => {
+      resolveInit(null);
+      resolveReady(null);
+      reject(new WardenError('HELPER_MISSING', `cannot start the sandbox helper: ${e.message}`, 'run npm run build:native'));
+    };
+    const exited = ({ code, signal: sig }: HelperExit) => {
       resolveInit(null);
       resolveReady(null);
       const res: SandboxResult = { exitCode: code ?? 128, layers: { active: [], degraded: [] }, events };
@@ -192,23 +195,23 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
         };
         if (peak !== undefined) res.resources.memoryPeakBytes = Number(peak);
         if (exit.fields['exec_missing'] !== undefined) res.execMissing = Number(exit.fields['exec_missing']);
-      } else if (sig) {
+      } else if (sig !== null) {
         // The helper itself was killed (e.g. kill('SIGKILL')): the tree died with it.
-        const n = signalNumber(sig);
-        res.exitCode = 128 + n;
-        res.signal = n;
+        res.exitCode = 128 + sig;
+        res.signal = sig;
       }
-      if (!exit && !refuse && !readyEv && code !== 0 && !sig) res.refused = { layer: 'helper', reason: 'no-status', message: `warden: helper exited with ${code} before reporting` };
+      if (!exit && !refuse && !readyEv && code !== 0 && sig === null) res.refused = { layer: 'helper', reason: 'no-status', message: `warden: helper exited with ${code} before reporting` };
       resolve(res);
-    });
+    };
+    child.closed.then(exited, failed);
   });
 
   return {
-    helperPid: child.pid ?? -1,
-    stdin: child.stdin,
-    stdout: child.stdout,
-    stderr: child.stderr,
-    mediation: mediated ? ((child.stdio as unknown as Array<Duplex | null>)[6] ?? null) : null,
+    helperPid: child.pid,
+    stdin: child.stdio[0] ?? null,
+    stdout: child.stdio[1] ?? null,
+    stderr: child.stdio[2] ?? null,
+    mediation: mediated ? (child.stdio[6] ?? null) : null,
     initPid,
     ready,
     result,
@@ -221,8 +224,4 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
       else goSink.destroy();
     },
   };
-}
-
-function signalNumber(sig: NodeJS.Signals): number {
-  return constants.signals[sig] ?? 9;
 }
