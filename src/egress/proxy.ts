@@ -257,8 +257,11 @@ export function createEgressProxy(opts: EgressProxyOptions): EgressProxy {
       const done = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       for (const [socket, conn] of conns) {
         conn.fail(conn.error ?? 'proxy closing');
-        // Resolve only once the end record is out (socket 'close' comes after server 'close').
-        if (!socket.closed) done.push(new Promise<void>((r) => socket.once('close', () => r())));
+        // Resolve only once the end record is out: it is written on the socket's 'close', which
+        // also takes it out of `conns`, so every socket still here has yet to emit it. Not
+        // `socket.closed`: a destroyed socket is `closed` one loop turn before its 'close'
+        // event (the handle's close callback), and a record emitted then came after session.end.
+        done.push(new Promise<void>((r) => socket.once('close', () => r())));
         socket.destroy();
       }
       http?.close();
