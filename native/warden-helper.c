@@ -522,7 +522,33 @@ static uint8_t *read_plan(int fd, size_t *len) {
   return NULL;
 }
 
+/*
+ * Every signal at its default disposition and none blocked, whatever the supervisor's process
+ * left: the sandboxed command inherits both across exec. posix_spawn(3) in glibc leaves its own
+ * internal signals (32, 33) ignored in the child, and a supervisor started under nohup or by a
+ * shell that ignores SIGINT would pass that on. The raw syscall, because glibc's sigaction()
+ * refuses its internal signals.
+ */
+static void reset_signals(void) {
+  struct {
+    void (*handler)(int);
+    unsigned long flags;
+#if defined(__x86_64__) || defined(__i386__)
+    void (*restorer)(void);
+#endif
+    uint64_t mask;
+  } dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.handler = SIG_DFL;
+  for (int sig = 1; sig <= 64; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(int argc, char **argv) {
+  reset_signals();
   int dump = argc == 2 && !strcmp(argv[1], "--dump-plan");
   if (argc == 2 && !strcmp(argv[1], "--probe")) return run_probe();
   if (argc == 2 && !strcmp(argv[1], "--version")) { puts("warden-helper 1 (plan v1)"); return 0; }

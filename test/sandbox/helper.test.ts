@@ -167,6 +167,14 @@ describe('helper contract', () => {
     assert.equal(read(join(c.ws, 'got')), 'term\n');
   });
 
+  it('the command starts with every signal at its default and none blocked (whatever the supervisor ignores)', async () => {
+    // This process ignores SIGPIPE (Node does) and, spawned through posix_spawn, the helper would
+    // pass on glibc's internal signals 32 and 33 ignored: the helper resets all of them.
+    const r = await runSandboxed(defaultSpec(c, ['grep', '-E', '^Sig(Ign|Blk):', '/proc/self/status']));
+    assert.equal(r.result.exitCode, 0, r.stderr);
+    assert.equal(r.stdout, 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n');
+  });
+
   it('kills what the command leaves behind and removes the session cgroup', async () => {
     const plan = await planFor(defaultSpec(c, sh('sleep 1000 & sleep 1000 & sleep 0.5; exit 0')));
     const h = launchSandbox(plan, { stdio: 'ignore' });
