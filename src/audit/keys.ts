@@ -198,14 +198,29 @@ export function publicKeyPem(pub: KeyObject): string {
   return pub.export({ format: 'pem', type: 'spki' }).toString();
 }
 
-/** Loads the writer's keys, creating them on first use. Each key file is read and parsed once. */
-export async function loadOrCreateAuditKeys(keyDir: string): Promise<AuditKeys> {
+/**
+ * The writer's keys if both exist, else null; synchronous (`warden run` opens its log on the
+ * critical path of its start-up, and an await here would queue the genesis behind other work).
+ * Insecure or malformed key files throw, as in loadOrCreateAuditKeys.
+ */
+export function existingAuditKeys(keyDir: string): AuditKeys | null {
   try {
     ensurePrivateDir(keyDir);
   } catch (e) {
     throw keyError(`cannot create audit key directory ${keyDir}: ${errno(e) ?? String(e)}`);
   }
   checkKeyDir(keyDir);
+  const macPath = join(keyDir, MAC_KEY_FILE);
+  const sigPath = join(keyDir, SIGNING_KEY_FILE);
+  const mac = readSecretFile(macPath);
+  const sig = mac === null ? null : readSecretFile(sigPath);
+  return mac === null || sig === null ? null : parsedKeys(mac, macPath, sig, sigPath);
+}
+
+/** Loads the writer's keys, creating them on first use. Each key file is read and parsed once. */
+export async function loadOrCreateAuditKeys(keyDir: string): Promise<AuditKeys> {
+  const existing = existingAuditKeys(keyDir);
+  if (existing) return existing;
   const macPath = join(keyDir, MAC_KEY_FILE);
   const sigPath = join(keyDir, SIGNING_KEY_FILE);
   let mac = readSecretFile(macPath);
@@ -226,6 +241,10 @@ export async function loadOrCreateAuditKeys(keyDir: string): Promise<AuditKeys> 
     throw keyError(`cannot create audit keys in ${keyDir}: ${errno(e) ?? String(e)}`);
   }
   if (mac === null || sig === null) throw keyError(`audit keys in ${keyDir} disappeared while starting`);
+  return parsedKeys(mac, macPath, sig, sigPath);
+}
+
+function parsedKeys(mac: Buffer, macPath: string, sig: Buffer, sigPath: string): AuditKeys {
   const macKey = parseMacKey(mac, macPath);
   const signingKey = parseSigningKey(sig, sigPath);
   return { macKey, macKeyId: macKeyId(macKey), signingKey, publicKey: createPublicKey(signingKey) };

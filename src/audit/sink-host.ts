@@ -56,7 +56,8 @@ export async function startSink(cfg: HostedSinkConfig, cb: SinkCallbacks, mode: 
   return startInline(cfg, cb);
 }
 
-function startInline(cfg: HostedSinkConfig, cb: SinkCallbacks): SinkHost {
+/** The sink on the caller's thread, at once (no await: see openAuditWriter). */
+export function startInline(cfg: HostedSinkConfig, cb: SinkCallbacks): SinkHost {
   const sink = new LogSink({ ...cfg, blockingIo: false }, cb);
   return {
     mode: 'inline',

@@ -30,7 +30,7 @@
  * Flat strings keep the structured clone between threads cheap.
  */
 import type { KeyObject } from 'node:crypto';
-import { close, fdatasync, fdatasyncSync, openSync, write, writeSync, writev, writevSync } from 'node:fs';
+import { close, fdatasync, fdatasyncSync, openSync, writeSync, writevSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { type Anchor, writeAnchor } from './anchor.js';
@@ -60,7 +60,9 @@ export interface SinkConfig {
    * pool. Only for a thread with no other work (the audit worker): a commit then costs two
    * syscalls rather than two hand-offs to a pool thread and back, and nothing waits on this
    * thread's event loop meanwhile (messages queue until the sync returns, as they would behind
-   * an awaited one). Never in the caller's thread (`inline`), where it would stall the supervisor.
+   * an awaited one). Never in the caller's thread (`inline`), where it would stall the supervisor:
+   * there a batch is written synchronously (into the page cache: microseconds, less than a hand-off
+   * to the pool and back) and only its fdatasync waits in the pool.
    */
   blockingIo: boolean;
 }
@@ -93,7 +95,7 @@ export class LogSink {
   private readonly chain: LogChain;
   private readonly signingKey: KeyObject;
   private readonly lines = new LineBuffer();
-  private readonly io: SegmentIo;
+  private readonly datasync: (fd: number) => Promise<void> | void;
   private segment = 1;
   private pending: Chunk[] = [];
   private lastSeq = '';
@@ -123,7 +125,7 @@ export class LogSink {
   ) {
     this.chain = new LogChain(new ChainMac(Buffer.from(cfg.macKeyHex, 'hex'), cfg.logId));
     this.signingKey = cfg.signingKey;
-    this.io = cfg.blockingIo ? blockingIo : threadPoolIo;
+    this.datasync = cfg.blockingIo ? fdatasyncSync : datasyncFd;
   }
 
   get failed(): boolean {
@@ -203,10 +205,16 @@ export class LogSink {
   /**
    * Starts a commit of everything pending at the end of this event-loop turn, unless one is
    * running (its loop picks the lines up). The end of the turn, not now: batches that queued up
-   * behind a blocking sync arrive in one turn and must share one commit, not take one each.
+   * behind a blocking sync arrive in one turn and must share one commit, not take one each. The
+   * first batch (the genesis, alone) starts now: `warden run` releases its command only once it
+   * is durable, and other start-up work of the same turn must not delay its write.
    */
   private kick(): void {
     if (this.flushing || this.failedState || this.starting) return;
+    if (this.batches === 0 && this.fh === null) {
+      void this.runFlush();
+      return;
+    }
     this.starting = setImmediate(() => {
       this.starting = null;
       if (!this.flushing) void this.runFlush();
@@ -231,9 +239,12 @@ export class LogSink {
           const segment = (chunks[i] as Chunk).segment;
           const bufs: Buffer[] = [];
           for (; i < chunks.length && (chunks[i] as Chunk).segment === segment; i++) bufs.push(...(chunks[i] as Chunk).bufs);
-          await this.io.writeAll(await this.handleFor(segment), bufs);
+          if (this.fh !== null && this.fhSegment !== segment) await this.closeSegmentDurably();
+          // No await before this write when the segment is open or new: the genesis is written
+          // in the turn that committed it.
+          writeAllSync(this.fh ?? this.openSegment(segment), bufs);
         }
-        await this.io.datasync(this.fh as number);
+        await this.datasync(this.fh as number);
         if (this.entryDurable) {
           await this.entryDurable;
           this.entryDurable = null;
@@ -257,29 +268,31 @@ export class LogSink {
     }
   }
 
+  /** The previous segment, synced and closed (with its directory entry) before the next opens. */
+  private async closeSegmentDurably(): Promise<void> {
+    const old = this.fh as number;
+    this.fh = null;
+    await datasyncFd(old);
+    await closeFd(old);
+    if (this.entryDurable) {
+      await this.entryDurable;
+      this.entryDurable = null;
+    }
+  }
+
   /**
    * The segment file, created exclusively. Its directory entry is made durable too, concurrently
    * with the first batch written to it: that batch is acknowledged only once both syncs are done.
+   * Synchronous: the genesis batch waits for this open, and a busy thread pool (other start-up
+   * I/O of `warden run`) would delay it by milliseconds; creating one file is a short syscall.
    */
-  private async handleFor(segment: number): Promise<number> {
-    if (this.fh !== null && this.fhSegment === segment) return this.fh;
-    if (this.fh !== null) {
-      const old = this.fh;
-      this.fh = null;
-      await datasyncFd(old);
-      await closeFd(old);
-      if (this.entryDurable) {
-        await this.entryDurable;
-        this.entryDurable = null;
-      }
-    }
-    // Synchronous: the genesis batch waits for this open, and a busy thread pool (other start-up
-    // I/O of `warden run`) would delay it by milliseconds; creating one file is a short syscall.
-    this.fh = openSync(join(this.cfg.dir, segmentFileName(segment)), 'wx', 0o600);
+  private openSegment(segment: number): number {
+    const fd = openSync(join(this.cfg.dir, segmentFileName(segment)), 'wx', 0o600);
+    this.fh = fd;
     this.fhSegment = segment;
     this.entryDurable = fsyncDir(this.cfg.dir);
     this.entryDurable.catch(() => undefined); // awaited in runFlush; a failure fails the sink there
-    return this.fh;
+    return fd;
   }
 
   private queueAnchor(a: Anchor): void {
@@ -340,33 +353,16 @@ export class LogSink {
   }
 }
 
-const writeFd = promisify(write);
-const writevFd = promisify(writev);
 const datasyncFd = promisify(fdatasync);
 const closeFd = promisify(close);
 
-/** How a batch reaches the disk: one writev(2) for the whole chunk in the normal case, then fdatasync(2). */
-interface SegmentIo {
-  writeAll(fd: number, bufs: Buffer[]): Promise<void> | void;
-  datasync(fd: number): Promise<void> | void;
+/**
+ * How a batch reaches the disk: one writev(2) for the whole chunk in the normal case, then
+ * fdatasync(2) (blocking in the worker, in the pool on the caller's thread: SinkConfig.blockingIo).
+ */
+function writeAllSync(fd: number, bufs: Buffer[]): void {
+  for (let rest = bufs; rest.length > 0; ) rest = unwritten(rest, rest.length === 1 ? writeSync(fd, rest[0] as Buffer) : writevSync(fd, rest));
 }
-
-const threadPoolIo: SegmentIo = {
-  async writeAll(fd, bufs) {
-    for (let rest = bufs; rest.length > 0; ) {
-      const { bytesWritten } = rest.length === 1 ? await writeFd(fd, rest[0] as Buffer) : await writevFd(fd, rest);
-      rest = unwritten(rest, bytesWritten);
-    }
-  },
-  datasync: (fd) => datasyncFd(fd),
-};
-
-const blockingIo: SegmentIo = {
-  writeAll(fd, bufs) {
-    for (let rest = bufs; rest.length > 0; ) rest = unwritten(rest, rest.length === 1 ? writeSync(fd, rest[0] as Buffer) : writevSync(fd, rest));
-  },
-  datasync: (fd) => fdatasyncSync(fd),
-};
 
 /** What is left of `bufs` after a (possibly short) write of `written` bytes. */
 function unwritten(bufs: Buffer[], written: number): Buffer[] {

@@ -41,12 +41,12 @@ import { join } from 'node:path';
 import { WardenError } from '../errors.js';
 import { wardenDirs } from '../paths.js';
 import type { SplitBody } from './canonical.js';
-import { ANCHOR_SUBDIR, ensurePrivateDir, fsyncDir, loadOrCreateAuditKeys, publicKeyId, rawPublicKey } from './keys.js';
+import { ANCHOR_SUBDIR, ensurePrivateDir, existingAuditKeys, fsyncDir, loadOrCreateAuditKeys, publicKeyId, rawPublicKey } from './keys.js';
 import { logDir, newLogId, rfc3339 } from './layout.js';
 import { prepareRecord } from './log-chain.js';
 import { type AuditEventInput, eventBody, type GenesisInfo, genesisBody } from './record.js';
 import type { JsonObject } from './sanitize.js';
-import { type SinkHost, startSink } from './sink-host.js';
+import { type SinkCallbacks, type SinkHost, startInline, startSink } from './sink-host.js';
 import type { SinkFailure } from './sink.js';
 
 export interface AuditWriterOptions {
@@ -112,8 +112,11 @@ export async function openAuditWriter(opts: AuditWriterOptions): Promise<AuditWr
   const now = opts.now ?? Date.now;
 
   // The small metadata syscalls here are synchronous (start-up of `warden run` is a budget, and a
-  // thread-pool round trip costs more than each of them); the fsyncs run concurrently.
-  const keys = await loadOrCreateAuditKeys(keyDir);
+  // thread-pool round trip costs more than each of them); the fsyncs run concurrently. With its
+  // keys in place and an inline sink, nothing here awaits until the genesis is on its way to the
+  // disk: work the caller queues meanwhile (`warden run` initialises exec mediation) then runs
+  // while the disk syncs, not before the genesis is even written.
+  const keys = existingAuditKeys(keyDir) ?? (await loadOrCreateAuditKeys(keyDir));
   try {
     ensurePrivateDir(anchorDir);
   } catch (e) {
@@ -147,20 +150,18 @@ export async function openAuditWriter(opts: AuditWriterOptions): Promise<AuditWr
 
   const writer = new AuditWriter(opts, logId, dir, now);
   const pubKeyId = publicKeyId(keys.publicKey);
-  const host = await startSink(
-    {
-      macKeyHex: keys.macKey.toString('hex'),
-      signingKey: keys.signingKey,
-      pubKeyId,
-      logId,
-      dir,
-      anchorDir,
-      dirReal,
-      maxBatchBytes: opts.maxBatchBytes ?? 1 << 20,
-    },
-    { durable: (seq, batches) => writer.onDurable(seq, batches), failed: (f) => writer.onFailed(f) },
-    opts.thread ?? 'worker',
-  );
+  const sinkConfig = {
+    macKeyHex: keys.macKey.toString('hex'),
+    signingKey: keys.signingKey,
+    pubKeyId,
+    logId,
+    dir,
+    anchorDir,
+    dirReal,
+    maxBatchBytes: opts.maxBatchBytes ?? 1 << 20,
+  };
+  const callbacks: SinkCallbacks = { durable: (seq, batches) => writer.onDurable(seq, batches), failed: (f) => writer.onFailed(f) };
+  const host = opts.thread === 'inline' ? startInline(sinkConfig, callbacks) : await startSink(sinkConfig, callbacks, opts.thread ?? 'worker');
   writer.attach(
     host,
     genesisBody(opts.genesis, {
