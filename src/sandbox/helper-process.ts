@@ -51,7 +51,8 @@ export function startHelperProcess(s: HelperStart): HelperProcess {
   return addon ? posixSpawned(addon, s) : libuvSpawned(s);
 }
 
-function libuvSpawned(s: HelperStart): HelperProcess {
+/** @internal Node's child_process (the fallback without the addon); exported for its tests. */
+export function libuvSpawned(s: HelperStart): HelperProcess {
   const child = spawn(s.path, [], { stdio: s.stdio as StdioOptions, env: {}, cwd: '/', detached: false });
   const closed = new Promise<HelperExit>((resolve, reject) => {
     child.on('error', reject);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
-import { startHelperProcess } from '../../src/sandbox/helper-process.js';
+import { libuvSpawned, startHelperProcess, type HelperProcess, type HelperStart } from '../../src/sandbox/helper-process.js';
 import { loadNativeAddon } from '../../src/native-addon.js';
 import { tempDir, writeFile } from '../helpers/tmp.js';
 
@@ -29,8 +29,19 @@ function readAll(s: Duplex | null | undefined): Promise<string> {
 
 const addon = loadNativeAddon();
 
-describe('helper process', { skip: addon ? false : 'the native addon was not built' }, () => {
-  it('inherits exactly the fds asked for, an empty environment, cwd / and no blocked signals', async () => {
+// Both ways of starting the helper keep one contract: posix_spawn through the addon (what runs
+// whenever the addon is built) and Node's child_process (the fallback).
+const backends: Array<[string, ((s: HelperStart) => HelperProcess) | null]> = [
+  ['posix_spawn (addon)', addon ? startHelperProcess : null],
+  ['child_process (fallback)', libuvSpawned],
+];
+
+for (const [backend, start] of backends) {
+  describe(`helper process: ${backend}`, { skip: start ? false : 'the native addon was not built' }, () => contract(start ?? libuvSpawned));
+}
+
+function contract(startHelperProcess: (s: HelperStart) => HelperProcess): void {
+  it('inherits the fds asked for, an empty environment, cwd / and no blocked signals', async () => {
     const report = script(
       'report.py',
       [
@@ -49,7 +60,11 @@ describe('helper process', { skip: addon ? false : 'the native addon was not bui
     const h = startHelperProcess({ path: report, stdio: ['ignore', 'pipe', 'inherit', 'pipe'], drain: [3] });
     const [out, fd3, exit] = await Promise.all([readAll(h.stdio[1]), readAll(h.stdio[3]), h.closed]);
     const r = JSON.parse(out) as { fds: number[]; env: Record<string, string>; cwd: string; blk: string };
-    assert.deepEqual(r.fds, [0, 1, 2, 3]);
+    // Through the addon nothing else is inherited. child_process passes on whatever this process
+    // holds without close-on-exec (the test runner's own channel); the helper closes those itself
+    // (its `fds` layer, helper.test.ts and the attack suite check what the command gets).
+    if (startHelperProcess === libuvSpawned) assert.deepEqual(r.fds.slice(0, 4), [0, 1, 2, 3]);
+    else assert.deepEqual(r.fds, [0, 1, 2, 3]);
     // Python itself may set LC_CTYPE; nothing of this process's environment is there.
     assert.deepEqual(Object.keys(r.env).filter((k) => k !== 'LC_CTYPE'), []);
     assert.equal(r.cwd, '/');
@@ -85,7 +100,14 @@ describe('helper process', { skip: addon ? false : 'the native addon was not bui
     assert.equal(said, 'early\nlate\n');
   });
 
-  it('rejects when the program cannot be started, and leaves no process behind', async () => {
+  it('rejects when the program cannot be started', async () => {
+    const h = startHelperProcess({ path: '/nonexistent/warden-helper', stdio: ['ignore', 'pipe', 'pipe', 'pipe'], drain: [3] });
+    await assert.rejects(h.closed, /ENOENT|No such file or directory/);
+  });
+}
+
+describe('helper process: the addon', { skip: addon ? false : 'the native addon was not built' }, () => {
+  it('leaves no channel open when the spawn fails', async () => {
     const h = startHelperProcess({ path: '/nonexistent/warden-helper', stdio: ['ignore', 'pipe', 'pipe', 'pipe'], drain: [3] });
     await assert.rejects(h.closed, /posix_spawn: No such file or directory/);
     assert.deepEqual(h.stdio, [null, null, null, null]);
