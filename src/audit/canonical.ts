@@ -53,6 +53,8 @@ export interface SplitBody {
   before: JsonObject;
   after: JsonObject;
   plain: boolean;
+  /** The canonical encoding of `before`, when bodies share it (record.ts withPid). */
+  beforeJson?: string;
 }
 
 /** Splits an arbitrary body; members are re-inserted sorted, nested values are not assumed plain. */
@@ -81,7 +83,7 @@ export interface EncodedBody {
 }
 
 export function encodeSplit(b: SplitBody): EncodedBody {
-  const a = b.plain ? JSON.stringify(b.before) : encodeCanonical(b.before);
+  const a = b.beforeJson ?? (b.plain ? JSON.stringify(b.before) : encodeCanonical(b.before));
   const z = b.plain ? JSON.stringify(b.after) : encodeCanonical(b.after);
   // `after` always holds seq and time, so z has members; a may be "{}".
   return { pre: a.slice(0, -1), sep: a.length > 2 ? ',' : '', post: z.slice(1) };

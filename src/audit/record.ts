@@ -8,7 +8,7 @@
  *
  * Pure: no I/O.
  */
-import type { SplitBody } from './canonical.js';
+import { encodeCanonical, type SplitBody } from './canonical.js';
 import { Budget, type JsonObject, type JsonValue, LIMITS, optionalString, sanitizeNumber, sanitizeString, sanitizeValue, shortField } from './sanitize.js';
 
 /** What callers (`warden run`, the MCP gateway, …) pass for each decision or observation. */
@@ -89,6 +89,20 @@ export function eventBody(ev: AuditEventInput, defaultPolicyHash: string): Split
   return { before, after, plain: !budget.indexKeys };
 }
 
+/**
+ * The body of `template`'s event with proc.pid = `pid`, from `template`'s own body (eventBody of an
+ * event whose proc is an object): the same bytes eventBody would give that event, since a numeric
+ * pid takes nothing from the sanitiser's budget and sorts in place. For the records of replayed
+ * execs, which differ only in their pid. `template`'s members are never changed; the encoding of
+ * its `before` is computed once and kept on it (the returned bodies share it).
+ */
+export function withPid(template: SplitBody, pid: number): SplitBody | undefined {
+  const proc = template.after['proc'];
+  if (typeof proc !== 'object' || proc === null || Array.isArray(proc) || !('pid' in proc)) return undefined;
+  template.beforeJson ??= encodeBefore(template);
+  return { before: template.before, after: { ...template.after, proc: { ...proc, pid: sanitizeNumber(pid) } }, plain: template.plain, beforeJson: template.beforeJson };
+}
+
 function procField(proc: unknown, budget: Budget): JsonValue {
   if (typeof proc !== 'object' || proc === null) {
     budget.truncated = true;
@@ -115,6 +129,10 @@ function procField(proc: unknown, budget: Budget): JsonValue {
   if (exe !== undefined) out['exe'] = exe;
   out['pid'] = pid;
   return out;
+}
+
+function encodeBefore(b: SplitBody): string {
+  return b.plain ? JSON.stringify(b.before) : encodeCanonical(b.before);
 }
 
 /** Property read that survives hostile getters and Proxies. */

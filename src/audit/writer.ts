@@ -44,7 +44,7 @@ import type { SplitBody } from './canonical.js';
 import { ANCHOR_SUBDIR, ensurePrivateDir, existingAuditKeys, fsyncDir, loadOrCreateAuditKeys, publicKeyId, rawPublicKey } from './keys.js';
 import { logDir, newLogId, rfc3339 } from './layout.js';
 import { prepareRecord } from './log-chain.js';
-import { type AuditEventInput, eventBody, type GenesisInfo, genesisBody } from './record.js';
+import { type AuditEventInput, eventBody, type GenesisInfo, genesisBody, withPid } from './record.js';
 import type { JsonObject } from './sanitize.js';
 import { type SinkCallbacks, type SinkHost, startInline, startSink } from './sink-host.js';
 import type { SinkFailure } from './sink.js';
@@ -232,6 +232,8 @@ export class AuditWriter {
   private readonly checkpointEveryRecords: number;
   private readonly checkpointEveryMs: number;
   private readonly cpTimer: NodeJS.Timeout;
+  /** enqueueWithPid: each template's sanitised body, derived once. */
+  private readonly templates = new WeakMap<AuditEventInput, SplitBody>();
 
   private state: 'open' | 'closing' | 'closed' | 'failed' = 'open';
   private failure: WriteError | null = null;
@@ -318,6 +320,29 @@ export class AuditWriter {
       body = { type: 'event', session: 'unknown', kind: 'unknown', policy: this.policyHash, truncated: true };
     }
     return this.queueRecord(body);
+  }
+
+  /**
+   * enqueue() of `template` with its proc.pid replaced by `pid`. The sanitised body of `template`
+   * is derived once and kept for as long as `template` lives, so the caller must never change
+   * `template` after handing it over (the records of replayed execs: one template per verdict,
+   * thousands of records).
+   */
+  enqueueWithPid(template: AuditEventInput, pid: number): string {
+    if (this.state !== 'open') throw this.refusal();
+    const plain = (): string => this.enqueue({ ...template, proc: { ...template.proc, pid } });
+    let body = this.templates.get(template);
+    if (body === undefined) {
+      if (typeof template.proc !== 'object' || template.proc === null) return plain();
+      try {
+        body = eventBody(template, this.policyHash);
+      } catch {
+        return plain();
+      }
+      this.templates.set(template, body);
+    }
+    const replayed = withPid(body, pid);
+    return replayed ? this.queueRecord(replayed) : plain();
   }
 
   /** Resolves when everything appended so far is durable. */
