@@ -144,9 +144,14 @@ async function replay(withAudit: boolean, gapUs: number, n: number, viaPipe = fa
       records++;
       writer?.enqueue(ev);
     };
+    // As warden run hands a replay's record over (src/session/run.ts).
+    const auditReplay = (template: AuditEventInput, pid: number) => {
+      records++;
+      writer?.enqueueWithPid(template, pid);
+    };
     const verdicts: Buffer[] = [];
     const channel = new Duplex({ read() {}, write(c: Buffer, _e, cb) { verdicts.push(c); cb(); } });
-    const mediator = new ExecMediator({ channel, session: 'bench', context: createCommandContext(policy), immutable: () => true, audit, fsFor: () => traceeFs(process.pid), onFatal: (e) => { throw e; } });
+    const mediator = new ExecMediator({ channel, session: 'bench', context: createCommandContext(policy), immutable: () => true, audit, auditReplay, fsFor: () => traceeFs(process.pid), onFatal: (e) => { throw e; } });
     channel.emit('data', frame(1, 1n, process.pid, '/bin/true', ['/bin/true']));
     if (verdicts.length !== 1 || verdicts[0]!.readUInt32LE(28) !== 1) throw new Error('the first /bin/true was not a cacheable allow');
     const frames = Array.from({ length: n }, (_, i) => frame(2, BigInt(i + 2), 1000 + (i % 30000), '/bin/true', ['/bin/true']));

@@ -51,6 +51,11 @@ export interface ExecMediatorOptions {
   /** Paths the sandbox cannot change (from the plan's mounts): only those make a verdict cacheable. */
   immutable: (path: string) => boolean;
   audit: (ev: AuditEventInput) => void;
+  /**
+   * The record of a replayed exec: `template` (the record of the verdict it replays, never changed
+   * after it is handed over) with proc.pid = `pid`. Absent = audit() of that record.
+   */
+  auditReplay?: (template: AuditEventInput, pid: number) => void;
   /** Ask a human; absent = nobody can approve (approve -> deny). */
   approve?: (req: ExecApprovalRequest) => Promise<'allow' | 'deny'>;
   /** The tracee's filesystem view (tests inject one). */
@@ -116,7 +121,7 @@ export class ExecMediator {
   private held = 0;
   private closed = false;
   /** Records of cached (kind 2) execs not yet handed to the audit log, in frame order. */
-  private replayed: AuditEventInput[] = [];
+  private replayed: Array<{ ev: AuditEventInput; pid?: number }> = [];
   private replayTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ExecMediatorOptions) {
@@ -218,7 +223,7 @@ export class ExecMediator {
     if (f.readUInt32LE(0) === 2) {
       const ev = this.replayable.get(f.toString('latin1', KEY_AT));
       if (ev !== undefined) {
-        if (!this.closed) this.queueReplayed({ ...ev, proc: { ...ev.proc!, pid: f.readUInt32LE(12) } });
+        if (!this.closed) this.queueReplayed(ev, f.readUInt32LE(12));
         return;
       }
     }
@@ -422,8 +427,8 @@ export class ExecMediator {
   }
 
   /** The record of an exec that already ran (kind 2): it may wait for the next batch. */
-  private queueReplayed(ev: AuditEventInput): void {
-    this.replayed.push(ev);
+  private queueReplayed(ev: AuditEventInput, pid?: number): void {
+    this.replayed.push(pid === undefined ? { ev } : { ev, pid });
     if (this.replayed.length >= REPLAY_BATCH_MAX) this.flushReplayed();
     else
       this.replayTimer ??= setTimeout(() => {
@@ -445,7 +450,12 @@ export class ExecMediator {
     if (this.replayed.length === 0) return;
     const batch = this.replayed;
     this.replayed = [];
-    for (const ev of batch) this.o.audit(ev);
+    const { audit, auditReplay } = this.o;
+    for (const { ev, pid } of batch) {
+      if (pid === undefined) audit(ev);
+      else if (auditReplay) auditReplay(ev, pid);
+      else audit({ ...ev, proc: { ...ev.proc!, pid } });
+    }
   }
 }
 

@@ -20,6 +20,8 @@ export function startExecMediation(o: {
   handle: SandboxHandle;
   session: string;
   audit: (ev: AuditEventInput) => void;
+  /** A replayed exec's record (ExecMediatorOptions.auditReplay). */
+  auditReplay?: (template: AuditEventInput, pid: number) => void;
   approve?: (req: ExecApprovalRequest) => Promise<'allow' | 'deny'>;
   approveOpen?: (req: FileApprovalRequest) => Promise<'allow' | 'deny'>;
   onFatal: (e: Error) => void;
@@ -32,6 +34,7 @@ export function startExecMediation(o: {
     context: createCommandContext(o.policy),
     immutable: immutablePaths(o.plan.mounts),
     audit: o.audit,
+    ...(o.auditReplay ? { auditReplay: o.auditReplay } : {}),
     ...(o.approve ? { approve: o.approve } : {}),
     fsFor: traceeFs,
     onFatal: o.onFatal,

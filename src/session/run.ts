@@ -204,6 +204,7 @@ async function startSession(o: RunOptions, warmup: CgroupWarmup): Promise<number
           handle,
           session,
           audit: (ev) => auditNow.enqueue(ev),
+          auditReplay: (template, pid) => auditNow.enqueueWithPid(template, pid),
           ...(approver ? { approve: (req) => approver.approveExec(req), approveOpen: (req) => approver.approveOpen(req) } : {}),
           onFatal: (e) => {
             mediationFailure = e;
