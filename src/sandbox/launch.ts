@@ -148,6 +148,8 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
   let resolveInit!: (v: number | null) => void;
   const ready = new Promise<SandboxLayers | null>((r) => (resolveReady = r));
   const initPid = new Promise<number | null>((r) => (resolveInit = r));
+  let resolveExitLine!: () => void;
+  const exitLine = new Promise<void>((r) => (resolveExitLine = r));
   let buf = '';
   status.setEncoding('utf8');
   status.on('data', (chunk: string) => {
@@ -160,6 +162,7 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
       events.push(ev);
       if (ev.kind === 'init') resolveInit(Number(ev.fields['pid']));
       if (ev.kind === 'ready') resolveReady({ active: splitList(ev.fields['layers']), degraded: splitList(ev.fields['degraded']) });
+      if (ev.kind === 'exit') resolveExitLine();
       opts.onStatus?.(ev);
     }
   });
@@ -203,7 +206,12 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
       if (!exit && !refuse && !readyEv && code !== 0 && sig === null) res.refused = { layer: 'helper', reason: 'no-status', message: `warden: helper exited with ${code} before reporting` };
       resolve(res);
     };
-    child.closed.then(exited, failed);
+    // The exit line is the helper's last word and holds all the result needs: by then the tree is
+    // dead, its cgroups removed and the relay reaped. Its process may still be in the kernel's
+    // exit for another 1-20 ms (releasing the sandbox's mount tree), which nothing here waits for;
+    // the helper is still reaped, by its own waiter. Without that line (helper killed, refused
+    // before it), the result waits for the helper's end.
+    Promise.race([child.closed, exitLine.then((): HelperExit => ({ code: null, signal: null }))]).then(exited, failed);
   });
 
   return {
