@@ -15,7 +15,6 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
-import type { Duplex } from 'node:stream';
 import { loadNativeAddon, type NativeAddon } from '../native-addon.js';
 
 export type StdioSpec = 'inherit' | 'pipe' | 'ignore' | number;
@@ -29,13 +28,15 @@ export interface HelperExit {
 export interface HelperProcess {
   readonly pid: number;
   /** This process's end of each 'pipe' channel, by the helper's fd number; null elsewhere. */
-  readonly stdio: ReadonlyArray<Duplex | null>;
+  readonly stdio: ReadonlyArray<Socket | null>;
   /**
    * Settles once the helper has exited and the channels named in `drain` (plus stdout and stderr
    * when they are pipes) have been read to their end; rejects if the helper could not be started.
    */
   readonly closed: Promise<HelperExit>;
   kill(signal: NodeJS.Signals): void;
+  /** Waiting for the helper's end no longer keeps this process alive (it is still reaped). */
+  unref(): void;
 }
 
 export interface HelperStart {
@@ -60,14 +61,15 @@ export function libuvSpawned(s: HelperStart): HelperProcess {
   });
   return {
     pid: child.pid ?? -1,
-    stdio: child.stdio as unknown as Array<Duplex | null>,
+    stdio: child.stdio as unknown as Array<Socket | null>, // libuv's pipes are net.Sockets
     closed,
     kill: (signal) => void child.kill(signal),
+    unref: () => child.unref(),
   };
 }
 
 function posixSpawned(addon: NativeAddon, s: HelperStart): HelperProcess {
-  const ours: Array<Duplex | null> = [];
+  const ours: Array<Socket | null> = [];
   const theirs: number[] = [];
   const toClose: number[] = [];
   let spawned: [number, number, number];
@@ -92,13 +94,14 @@ function posixSpawned(addon: NativeAddon, s: HelperStart): HelperProcess {
     spawned = addon.spawnHelper(s.path, theirs);
   } catch (e) {
     for (const o of ours) o?.destroy();
-    return { pid: -1, stdio: ours.map(() => null), closed: Promise.reject(e as Error), kill: () => undefined };
+    return { pid: -1, stdio: ours.map(() => null), closed: Promise.reject(e as Error), kill: () => undefined, unref: () => undefined };
   } finally {
     for (const fd of toClose) closeSync(fd);
   }
   const [pid, pidfd, exitFd] = spawned;
   let reaped = false;
-  const exitInfo = readExit(exitFd).then((exit) => {
+  const exitPipe = new Socket({ fd: exitFd, readable: true, writable: false });
+  const exitInfo = readExit(exitPipe).then((exit) => {
     reaped = true;
     closeSync(pidfd);
     return exit;
@@ -114,14 +117,14 @@ function posixSpawned(addon: NativeAddon, s: HelperStart): HelperProcess {
     kill(signal) {
       if (!reaped) addon.pidfdSignal(pidfd, constants.signals[signal]);
     },
+    unref: () => void exitPipe.unref(),
   };
 }
 
 /** The reaper thread's 8 bytes (native/spawn.c): exit code, or signal, of the reaped helper. */
-function readExit(fd: number): Promise<HelperExit> {
+function readExit(pipe: Socket): Promise<HelperExit> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const pipe = new Socket({ fd, readable: true, writable: false });
     pipe.on('data', (c: Buffer) => chunks.push(c));
     pipe.on('error', reject);
     pipe.on('close', () => {

@@ -162,7 +162,13 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
       events.push(ev);
       if (ev.kind === 'init') resolveInit(Number(ev.fields['pid']));
       if (ev.kind === 'ready') resolveReady({ active: splitList(ev.fields['layers']), degraded: splitList(ev.fields['degraded']) });
-      if (ev.kind === 'exit') resolveExitLine();
+      if (ev.kind === 'exit') {
+        // Nothing after this line matters: the helper's last moments in the kernel must not hold
+        // this process (warden run) open either.
+        resolveExitLine();
+        child.unref();
+        status.unref();
+      }
       opts.onStatus?.(ev);
     }
   });
@@ -208,8 +214,8 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
     };
     // The exit line is the helper's last word and holds all the result needs: by then the tree is
     // dead, its cgroups removed and the relay reaped. Its process may still be in the kernel's
-    // exit for another 1-20 ms (releasing the sandbox's mount tree), which nothing here waits for;
-    // the helper is still reaped, by its own waiter. Without that line (helper killed, refused
+    // exit for another 1-20 ms (releasing the sandbox's mount tree), which nothing here waits for
+    // (and which no longer keeps the event loop alive); the helper is still reaped, by its waiter. Without that line (helper killed, refused
     // before it), the result waits for the helper's end.
     Promise.race([child.closed, exitLine.then((): HelperExit => ({ code: null, signal: null }))]).then(exited, failed);
   });
