@@ -14,6 +14,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { constants } from 'node:os';
 import { loadNativeAddon, type NativeAddon } from '../native-addon.js';
 
@@ -34,6 +35,8 @@ export interface HelperProcess {
    * when they are pipes) have been read to their end; rejects if the helper could not be started.
    */
   readonly closed: Promise<HelperExit>;
+  /** Settles once stdout and stderr, where they are pipes, have been read to their end. */
+  readonly output: Promise<void>;
   kill(signal: NodeJS.Signals): void;
   /** Waiting for the helper's end no longer keeps this process alive (it is still reaped). */
   unref(): void;
@@ -63,6 +66,7 @@ export function libuvSpawned(s: HelperStart): HelperProcess {
     pid: child.pid ?? -1,
     stdio: child.stdio as unknown as Array<Socket | null>, // libuv's pipes are net.Sockets
     closed,
+    output: ended([child.stdout, child.stderr]),
     kill: (signal) => void child.kill(signal),
     unref: () => child.unref(),
   };
@@ -94,7 +98,7 @@ function posixSpawned(addon: NativeAddon, s: HelperStart): HelperProcess {
     spawned = addon.spawnHelper(s.path, theirs);
   } catch (e) {
     for (const o of ours) o?.destroy();
-    return { pid: -1, stdio: ours.map(() => null), closed: Promise.reject(e as Error), kill: () => undefined, unref: () => undefined };
+    return { pid: -1, stdio: ours.map(() => null), closed: Promise.reject(e as Error), output: Promise.resolve(), kill: () => undefined, unref: () => undefined };
   } finally {
     for (const fd of toClose) closeSync(fd);
   }
@@ -106,19 +110,22 @@ function posixSpawned(addon: NativeAddon, s: HelperStart): HelperProcess {
     closeSync(pidfd);
     return exit;
   });
-  const drained = [1, 2, ...s.drain].flatMap((fd) => {
-    const ch = ours[fd];
-    return ch ? [new Promise<void>((resolve) => ch.once('close', () => resolve()))] : [];
-  });
+  const output = ended([ours[1], ours[2]]);
   return {
     pid,
     stdio: ours,
-    closed: Promise.all([exitInfo, ...drained]).then(([exit]) => exit),
+    closed: Promise.all([exitInfo, output, ended(s.drain.map((fd) => ours[fd]))]).then(([exit]) => exit),
+    output,
     kill(signal) {
       if (!reaped) addon.pidfdSignal(pidfd, constants.signals[signal]);
     },
     unref: () => void exitPipe.unref(),
   };
+}
+
+/** Settles once every one of `streams` that exists has closed (fresh streams: called at spawn). */
+function ended(streams: ReadonlyArray<Readable | null | undefined>): Promise<void> {
+  return Promise.all(streams.flatMap((ch) => (ch ? [new Promise<void>((resolve) => ch.once('close', () => resolve()))] : []))).then(() => undefined);
 }
 
 /** The reaper thread's 8 bytes (native/spawn.c): exit code, or signal, of the reaped helper. */

@@ -217,7 +217,8 @@ export function launchSandbox(plan: Plan, opts: LaunchOptions = {}): SandboxHand
     // exit for another 1-20 ms (releasing the sandbox's mount tree), which nothing here waits for
     // (and which no longer keeps the event loop alive); the helper is still reaped, by its waiter. Without that line (helper killed, refused
     // before it), the result waits for the helper's end.
-    Promise.race([child.closed, exitLine.then((): HelperExit => ({ code: null, signal: null }))]).then(exited, failed);
+    // Output piped to the caller is still read to its end first.
+    Promise.race([child.closed, exitLine.then(() => child.output).then((): HelperExit => ({ code: null, signal: null }))]).then(exited, failed);
   });
 
   return {
