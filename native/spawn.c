@@ -20,7 +20,7 @@
  * Invariants: the helper is this process's child, spawned from the calling (main) thread, so its
  * PR_SET_PDEATHSIG fires when this process dies, exactly as with libuv. libuv reaps only the
  * children it spawned itself (waitpid per pid), so the waiting thread is the helper's only reaper.
- * No fd is left behind on any failure.
+ * No fd is left behind when the spawn fails (see the end of spawn_helper for the one exception after it).
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -4,9 +4,10 @@
  * Two ways, one contract: posix_spawn through the native addon (native/spawn.c), or Node's
  * child_process when the addon was not built. libuv's fork() copies the page tables of the whole
  * supervisor before the helper can exec (~2-4 ms of `warden run`'s start-up, on its main thread);
- * posix_spawn copies nothing. Both give the helper an empty environment, cwd /, and exactly the
- * fds asked for, and spawn from the calling (main) thread, so the helper's PR_SET_PDEATHSIG
- * still fires when this process dies.
+ * posix_spawn copies nothing. Both give the helper an empty environment, cwd / and the fds asked
+ * for, and spawn from the calling (main) thread, so the helper's PR_SET_PDEATHSIG still fires when
+ * this process dies. Only posix_spawn passes nothing else: child_process also passes on whatever
+ * this process holds without close-on-exec, which the helper closes itself (its `fds` layer).
  *
  * Through the addon the helper is signalled through a pidfd, so a signal can never reach another
  * process that reused its pid after it was reaped.
