@@ -70,7 +70,7 @@ struct key { uint64_t id; uint32_t len; uint8_t b[MED_KEY_MAX]; };
 
 /* Frames pipe (see "Frames pipe" below): the longest a frame that needs no answer (a replay) waits
  * in it unannounced, and the size asked for it. */
-#define RING_NS 10000000L
+#define RING_NS 40000000L /* src/mediate/frames-pipe.ts RING_MS */
 #define OUT_PIPE_SIZE (1 << 20)
 
 static struct {

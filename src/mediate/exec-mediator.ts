@@ -86,9 +86,13 @@ const E2BIG = 7;
 const EFAULT = 14;
 const ENOENT = 2;
 const MAX_AUDIT_ARGS = 256;
-/** Longest a cached exec's record waits in the mediator, and most records waiting (memory bound). */
-const REPLAY_BATCH_MS = 10;
-const REPLAY_BATCH_MAX = 32;
+/**
+ * Longest a cached exec's record waits in the mediator, and most records waiting (memory bound:
+ * each is a reference to a shared template and a pid). One batch is one group commit; at 10 ms and
+ * 32 records the commits of a fast exec loop cost it measurably more (see RING_MS).
+ */
+export const REPLAY_BATCH_MS = 40;
+export const REPLAY_BATCH_MAX = 512;
 /** native/notify.c MED_KEY_MAX: the largest request key the helper caches (and so ever replays). */
 const MAX_REPLAY_KEY = 4096;
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
-import { closeSync, fstatSync, mkdirSync, openSync, realpathSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { AuditEventInput } from '../../src/audit/record.js';
 import { createCommandContext } from '../../src/mediate/command-decision.js';
-import { ExecMediator } from '../../src/mediate/exec-mediator.js';
+import { ExecMediator, REPLAY_BATCH_MAX, REPLAY_BATCH_MS } from '../../src/mediate/exec-mediator.js';
 import { isLoader, loaderProgram, programNames, resolveExecTarget, type TraceeFs } from '../../src/mediate/exec-target.js';
 import { decodeRequest, encodeFlush, encodeVerdict, MAX_FRAME, MAX_MESSAGE, RequestDecoder, WireError, type ExecRequest, type MediationRequest, type Verdict } from '../../src/mediate/exec-wire.js';
+import { RING_MS } from '../../src/mediate/frames-pipe.js';
 import { immutablePaths } from '../../src/mediate/immutable.js';
+import { packageRoot } from '../../src/package-root.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import type { MountOp } from '../../src/sandbox/plan.js';
 import { tempDir, writeFile } from '../helpers/tmp.js';
@@ -838,19 +840,21 @@ test('mediator: execs the helper replayed from its cache are each audited, in fr
     assert.equal(e.proc?.exe, '/usr/bin/true', 'the program of the cached verdict');
     assert.equal((e.detail as { cached?: boolean }).cached, true);
   }
-  // With nothing else happening: within the batch window (10 ms).
+  // With nothing else happening: within the batch window.
   replay(2);
-  await new Promise((r) => setTimeout(r, 60));
+  await new Promise((r) => setTimeout(r, REPLAY_BATCH_MS + 40));
   assert.deepEqual(pids().slice(5), [103, 104]);
   // A burst is bounded in memory: handed over in batches while it lasts.
-  replay(300);
-  assert.ok(execs().length >= 5 + 2 + 300 - 32, `records wait in bounded batches (${execs().length})`);
+  const burst = 2 * REPLAY_BATCH_MAX + 10;
+  replay(burst);
+  assert.ok(execs().length >= 5 + 2 + burst - REPLAY_BATCH_MAX, `records wait in bounded batches (${execs().length})`);
+  assert.ok(execs().length < 5 + 2 + burst, 'control: the last part of the burst waits for its batch');
   // The helper's end (the tree is gone): whatever is left is recorded at once, nothing after.
   m.end();
-  assert.deepEqual(pids().slice(7), Array.from({ length: 300 }, (_, i) => 105 + i));
+  assert.deepEqual(pids().slice(7), Array.from({ length: burst }, (_, i) => 105 + i));
   replay(1);
   await new Promise((r) => setTimeout(r, 30));
-  assert.equal(execs().length, 7 + 300, 'nothing is recorded after the end');
+  assert.equal(execs().length, 7 + burst, 'nothing is recorded after the end');
   assert.equal(m.fatal.length, 0);
 });
 
@@ -890,6 +894,15 @@ test('mediator: the verdicts it remembers for replayed execs are bounded (no 2 M
 });
 
 // ---- the frames pipe (native/notify.c "Frames pipe", src/mediate/frames-pipe.ts) ----------------
+
+test('frames pipe: the supervisor re-reads the pipe exactly as often as the helper rings at least (RING_MS = RING_NS)', () => {
+  // A supervisor re-reading less often than the helper rings would leave replays unread for longer
+  // than documented; one re-reading more often would wake for nothing.
+  const src = readFileSync(join(packageRoot(), 'native', 'notify.c'), 'utf8');
+  const m = /^#define RING_NS (\d+)L\b/m.exec(src);
+  assert.ok(m, 'RING_NS is defined in native/notify.c');
+  assert.equal(Number(m[1]), RING_MS * 1e6);
+});
 
 /** A FIFO standing in for the helper's pipe: this process plays the helper that holds it. */
 /** Runs `body` with a fresh fake frames pipe, closed afterwards whatever happens. */
@@ -959,7 +972,7 @@ test('mediator: after the switch, frames come from the pipe in order: at a doorb
     replay();
     replay();
     assert.deepEqual(execs(), [[4242, 'allow']]);
-    await sleep(60);
+    await sleep(RING_MS + REPLAY_BATCH_MS + 40);
     assert.deepEqual(execs(), [[4242, 'allow'], [300, 'allow'], [301, 'allow']]);
     // Replays written before a frame that needs an answer are recorded before it.
     replay();
