@@ -242,9 +242,17 @@ const RACER = String.raw`
 static char path[4096];
 static const char *a, *b;
 static volatile int flips;
+/* The barriers keep the compiler from dropping the first copy as a dead store (then the path would
+ * simply be the target, and there would be no race). */
 static void *flip(void *x) {
   (void)x;
-  for (;;) { strcpy(path, a); strcpy(path, b); flips++; }
+  for (;;) {
+    strcpy(path, a);
+    __asm__ volatile("" ::: "memory");
+    strcpy(path, b);
+    __asm__ volatile("" ::: "memory");
+    flips++;
+  }
   return NULL;
 }
 int main(int argc, char **argv) {
