@@ -39,6 +39,8 @@ export interface FsZones {
   write: string[];
   deny: string[];
   ask: string[];
+  /** Literal paths only (mount points): a glob is an error. */
+  private: string[];
 }
 
 /**
@@ -78,8 +80,9 @@ export interface CompiledPolicy {
 
 export type CompileResult = { ok: true; policy: CompiledPolicy; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[] };
 
-const ZONES: FileZone[] = ['deny', 'ask', 'write', 'read'];
-const ZONE_DECISION: Record<FileZone, Decision> = { deny: 'deny', ask: 'approve', write: 'allow', read: 'allow' };
+const ZONES: FileZone[] = ['deny', 'ask', 'write', 'private', 'read'];
+// A private path is writable (inside the sandbox's own copy), so to a decision it is a write zone.
+const ZONE_DECISION: Record<FileZone, Decision> = { deny: 'deny', ask: 'approve', write: 'allow', private: 'allow', read: 'allow' };
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const a = m.get(k);
@@ -94,7 +97,7 @@ export function compilePolicy(layers: PolicyLayer[], ctx: CompileContext): Compi
     errors.push({ severity: 'error', file: layer.file, line, col, message: `${path.join('.')}: ${message}`, ...(hint ? { hint } : {}) });
   };
   const rules: Rule[] = [];
-  const fs: FsZones = { read: [], write: [], deny: [], ask: [] };
+  const fs: FsZones = { read: [], write: [], deny: [], ask: [], private: [] };
   const fileLiteral = new Map<string, FileRule[]>();
   const fileGlob: FileRule[] = [];
   const execByName = new Map<string, ExecRule[]>();
@@ -152,6 +155,7 @@ export function compilePolicy(layers: PolicyLayer[], ctx: CompileContext): Compi
           throw e;
         }
         const literal = globs.every((g) => g.literal);
+        if (zone === 'private' && !literal) return err(layer, path, `"${raw}" is a glob; a private directory is a mount point and must be named literally`, 'list each directory');
         const rule: FileRule = {
           kind: 'file',
           id: claimId(layer, path, undefined, `filesystem.${zone}[${i}]`),

@@ -115,7 +115,7 @@ export function lintPolicy(p: CompiledPolicy, layers: PolicyLayer[], exists: (pa
       else if (/\s/.test(r.program.source)) out.push(warn(r, `program name "${r.program.source}" contains whitespace and never matches`, 'split it: ["git", "push"]'));
     }
     // Paths that do not exist.
-    if (r.kind === 'file' && r.literal && r.zone !== 'deny' && !exists(r.patterns[0]!)) {
+    if (r.kind === 'file' && r.literal && r.zone !== 'deny' && r.zone !== 'private' && !exists(r.patterns[0]!)) {
       out.push(warn(r, `path ${r.patterns[0]} does not exist`, 'check the spelling, or create it before running'));
     }
   }

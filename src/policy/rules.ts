@@ -25,7 +25,7 @@ interface RuleBase {
   builtin: boolean;
 }
 
-export type FileZone = 'read' | 'write' | 'deny' | 'ask';
+export type FileZone = 'read' | 'write' | 'deny' | 'ask' | 'private';
 
 export interface FileRule extends RuleBase {
   kind: 'file';

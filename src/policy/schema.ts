@@ -126,8 +126,11 @@ export const policySchema = z
         write: pathList.describe('readable, writable and executable (with everything below)'),
         deny: pathList.describe('never accessible; overrides read and write'),
         ask: pathList.describe('each open asks a human (live mediation)'),
+        private: pathList.describe(
+          "writable inside, but the sandbox's own: an empty directory for the session, discarded at its end; the host's directory there is neither visible nor changed (for caches a host tool would later trust)",
+        ),
       })
-      .default({ read: [], write: [], deny: [], ask: [] }),
+      .default({ read: [], write: [], deny: [], ask: [], private: [] }),
     network: z
       .strictObject({
         allow: z.array(hostPattern).default([]),

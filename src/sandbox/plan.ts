@@ -189,10 +189,11 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   const reads = spec.readPaths.map((p) => checkPath(p, 'filesystem.read'));
   const writes = [workspace, ...spec.writePaths.map((p) => checkPath(p, 'filesystem.write'))];
   const asks = (spec.askPaths ?? []).map((p) => checkPath(p, 'filesystem.ask'));
+  const privates = [...new Set((spec.privatePaths ?? []).map((p) => checkPath(p, 'filesystem.private')))];
   // The tracee names a zone by the host's path, and the human approves the host's file: in the
   // sandbox's private /tmp and /dev/shm that holds only inside a grant (bound from the host).
   for (const a of asks)
-    for (const priv of ['/tmp', '/dev/shm'])
+    for (const priv of ['/tmp', '/dev/shm', ...privates])
       if (isWithin(a, priv) && ![...reads, ...writes].some((g) => isWithin(a, g)))
         invalid(`filesystem.ask: ${a} lies in ${priv}, which is private to the sandbox (the agent would name its own file, the human approve the host's)`, `grant a directory that contains it, or keep ask zones outside ${priv}`);
   // Ask zones are masked at the floor exactly like deny paths: without a yes they are denied.
@@ -201,7 +202,7 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   for (const l of links)
     if (typeof l.target !== 'string' || !l.target || /[\0\n]/.test(l.target) || !wellFormed(l.target)) invalid(`symlink ${l.path}: bad target`);
 
-  for (const p of [...reads, ...writes, ...denies, ...links.map((l) => l.path)]) {
+  for (const p of [...reads, ...writes, ...denies, ...links.map((l) => l.path), ...privates]) {
     if (p === '/') invalid('filesystem: granting or denying / as a whole is not supported', 'list the directories the agent needs');
     if (p === '/tmp') invalid('filesystem: /tmp is always a private tmpfs in the sandbox', 'grant a directory under /tmp instead');
     for (const s of SYNTHESIZED) if (isWithin(p, s)) invalid(`filesystem: ${p} is synthesized by the sandbox (${s}) and cannot be granted or denied`);
@@ -236,8 +237,20 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   for (const p of [...reads, ...writes]) if (!live(p)) notes.push(`deny overrides grant of ${p}`);
   for (const l of links) if (grant.has(l.path)) invalid(`symlink ${l.path} is also granted as a directory`);
 
+  // Private directories: an empty tmpfs each, mounted over whatever the host has there, in depth
+  // order with the binds (so a grant inside one is the host's again, on top). Deny overrides (a
+  // denied one is not mounted); so does a grant of the same path (a policy that extends a profile
+  // can share a cache the profile keeps private). In a read-only grant its mount point must
+  // already exist (spec-from-policy leaves out the ones that do not).
+  const privateDirs = privates.filter((p) => {
+    if (!live(p)) notes.push(`deny overrides filesystem.private ${p}`);
+    else if (grant.has(p)) notes.push(`filesystem.${grant.get(p)} overrides filesystem.private ${p}: the host's directory`);
+    else return true;
+    return false;
+  });
+
   const cwd = checkPath(spec.cwd ?? workspace, 'cwd');
-  if (![...grant.keys()].some((g) => isWithin(cwd, g)) && !isWithin(cwd, '/tmp')) invalid(`cwd ${cwd} is outside every granted path`);
+  if (![...grant.keys(), ...privateDirs].some((g) => isWithin(cwd, g)) && !isWithin(cwd, '/tmp')) invalid(`cwd ${cwd} is outside every granted path`);
 
   // Degradable layers.
   const degradable: DegradableLayer[] = [];
@@ -277,9 +290,10 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
     { op: 'ro', dst: '/dev' },
   ];
   // A grant whose nearest granted ancestor has the same mode adds nothing (e.g. /usr/bin under /usr).
+  // (Unless a private directory lies between them: then g shows the host's again.)
   const grants = [...grant.keys()].sort(byDepth).filter((g, i, all) => {
     const parent = all.slice(0, i).filter((h) => h !== g && isWithin(g, h)).pop();
-    return parent === undefined || grant.get(parent) !== grant.get(g);
+    return parent === undefined || grant.get(parent) !== grant.get(g) || privateDirs.some((p) => isWithin(g, p) && isWithin(p, parent));
   });
   // Pins. Threat: a mask or read-only bind inside a write grant is a mount on one path, and
   // renaming a directory above it moves the mount along and frees the path: the next session finds
@@ -298,7 +312,10 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
       if (n !== a && grant.get(n) === 'write' && !denies.some((d) => isWithin(a, d))) pins.add(a);
     }
   const binds = [...grants.map((g) => ({ path: g, readOnly: grant.get(g) === 'read' })), ...[...pins].map((a) => ({ path: a, readOnly: false }))];
-  for (const b of binds.sort((x, y) => byDepth(x.path, y.path))) mounts.push({ op: 'bind', src: b.path, dst: b.path, readOnly: b.readOnly });
+  const layered: Array<{ path: string; readOnly?: boolean }> = [...binds, ...privateDirs.map((p) => ({ path: p }))];
+  // Stable sort: for one path, the bind (a pin) comes first and the private directory covers it.
+  for (const b of layered.sort((x, y) => byDepth(x.path, y.path)))
+    mounts.push(b.readOnly === undefined ? { op: 'tmpfs', dst: b.path, mode: 0o700, sizeBytes: tmpBytes } : { op: 'bind', src: b.path, dst: b.path, readOnly: b.readOnly });
   if (pins.size) notes.push(`pinned (cannot be renamed or removed inside): ${[...pins].sort(byDepth).join(', ')}`);
   for (const l of links.sort((a, b) => byDepth(a.path, b.path))) {
     // A link inside a granted directory is shown by the bind itself.
@@ -347,6 +364,7 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
     { path: '/dev/pts', access: LL.READ_FILE | LL.WRITE_FILE | LL.IOCTL_DEV | LL.READ_DIR },
     { path: '/dev/shm', access: LL_ALL },
     ...grants.map((g) => ({ path: g, access: grant.get(g) === 'write' ? LL_ALL : LL_READ })),
+    ...privateDirs.map((p) => ({ path: p, access: LL_ALL })),
   ];
   const net: Plan['landlock']['net'] = [];
   const ports = new Map<number, number>();

@@ -69,6 +69,15 @@ export interface SandboxSpec {
    */
   askPaths?: string[];
   /**
+   * Private directories (`filesystem.private`): each is an empty tmpfs of the sandbox's own for
+   * the session (size `limits.tmpBytes`), writable inside, gone at the end. The host's directory
+   * at that path is neither visible nor changed. Threat: a cache a host tool later trusts (npx's,
+   * corepack's, pre-commit's, a build cache) is a way out of the sandbox by persistence, like
+   * ~/.bashrc; a private one is not. Named literally, not resolved: the sandbox sees it where
+   * its tools look. Not inside a read-only grant, and no grant inside one.
+   */
+  privatePaths?: string[];
+  /**
    * Paths whose place must not move during the session (existing ones: literal deny and ask
    * paths, the policy file, Warden's package): every directory between one of them and the write
    * grant holding it is bound onto itself, so the agent can neither rename nor remove it, and the

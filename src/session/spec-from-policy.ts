@@ -136,15 +136,26 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
     const n = host.fileLinks(g);
     if (n > 1) throw new WardenError('POLICY_INVALID', `${g} has ${n} names (hard links), and the agent could change it through another one`, 'keep it as a single file (cp it to a new name)');
   }
+  // A private directory is a mount point: in a read-only grant it must already be there (nothing
+  // can create it), and where it is not, there is nothing of the host's to hide and nothing the
+  // agent can create in its place.
+  const readPaths = [...read.paths.filter((p) => !write.paths.includes(p)), ...guarded];
+  const missing = new Set(host.resolve(policy.fs.private).missing);
+  const holder = (p: string): 'read' | 'write' | undefined => {
+    const g = [...writable, ...readPaths].filter((h) => within(p, h)).sort((a, b) => a.length - b.length).pop();
+    return g === undefined ? undefined : readPaths.includes(g) ? 'read' : 'write';
+  };
+  const privatePaths = [...new Set(policy.fs.private)].filter((p) => !(missing.has(p) && holder(p) === 'read'));
   const pinned = [...literal('filesystem.deny', policy.fs.deny.filter((p) => !isGlob(p))), ...literal('filesystem.ask', policy.fs.ask.filter((p) => !isGlob(p))), ...guarded];
   return {
     workspace: policy.workspace,
-    readPaths: [...read.paths.filter((p) => !write.paths.includes(p)), ...guarded],
+    readPaths,
     writePaths: write.paths.filter((p) => p !== policy.workspace && !guarded.includes(p)),
     ...(pinned.length ? { pinned: [...new Set(pinned)] } : {}),
     ...(ownExisting.length ? { ownPaths: ownExisting } : {}),
     denyPaths,
     ...(askPaths.length ? { askPaths } : {}),
+    ...(privatePaths.length ? { privatePaths } : {}),
     symlinks: [...read.symlinks, ...write.symlinks],
     env: sandboxEnv(policy, inp.hostEnv, inp.extraEnv),
     limits: {

@@ -63,6 +63,17 @@ test('bad globs, hosts and path variables are errors with a location', async () 
   assert.match((await errorsOf('version: 1\nfilesystem:\n  read: ["${nope}/x"]\n'))[0]!, /unknown variable/);
   assert.match((await errorsOf('version: 1\nnetwork:\n  hosts: {a.test: not-an-ip}\n'))[0]!, /not an IP/);
   assert.match((await errorsOf('version: 1\ncommands:\n  - {id: x, match: [a], decision: allow}\n  - {id: x, match: [b], decision: allow}\n'))[0]!, /duplicate rule id/);
+  assert.match((await errorsOf('version: 1\nfilesystem:\n  private: ["~/.cache/*"]\n'))[0]!, /^3:13: filesystem\.private\.0: .*is a glob; a private directory is a mount point/);
+});
+
+test('filesystem.private: a write zone to decisions, expanded like every path, not linted for existence', async () => {
+  const l = await load('version: 1\nfilesystem:\n  private: [~/.never-made-cache]\n');
+  const p = join(home, '.never-made-cache');
+  assert.deepEqual(l.policy.fs.private, [p]);
+  assert.equal(evaluate(l.policy, { kind: 'file', path: join(p, 'x'), access: 'write' }).decision, 'allow');
+  assert.deepEqual(l.warnings, []);
+  const d = await load('version: 1\n');
+  assert.equal(evaluate(d.policy, { kind: 'file', path: join(p, 'x'), access: 'write' }).decision, 'deny', 'control: without it the default denies');
 });
 
 test('every error is reported, not just the first', async () => {

@@ -79,6 +79,48 @@ describe('buildPlan: mounts', () => {
   });
 });
 
+describe('buildPlan: private directories', () => {
+  const tmpfsAt = (p: Plan, dst: string) => p.mounts.find((m) => m.op === 'tmpfs' && m.dst === dst);
+  const order = (p: Plan): string[] => p.mounts.map((m) => `${m.op}:${m.dst}`);
+
+  it('is an empty tmpfs of the sandbox with every Landlock right, mounted with the binds by depth and before the masks', () => {
+    const p = buildPlan(spec({ writePaths: [], privatePaths: ['/home/u/.npm', '/home/u/.cache'], denyPaths: ['/home/u/proj/.env'] }), probe());
+    assert.deepEqual(tmpfsAt(p, '/home/u/.npm'), { op: 'tmpfs', dst: '/home/u/.npm', mode: 0o700, sizeBytes: 512 * 1024 * 1024 });
+    assert.ok(tmpfsAt(p, '/home/u/.cache'));
+    assert.ok(!dsts(p, 'bind').includes('/home/u/.cache'), "the host's directory is not bound");
+    const o = order(p);
+    assert.ok(o.indexOf('tmpfs:/home/u/.npm') < o.indexOf('mask:/home/u/proj/.env'));
+    for (const d of ['/home/u/.npm', '/home/u/.cache']) assert.equal(p.landlock.fs.find((r) => r.path === d)?.access, LL_ALL);
+    assert.ok(describePlan(p).some((l) => l.startsWith('mount: /home/u/.npm tmpfs mode 700')));
+  });
+
+  it('a grant inside one is the host\'s again, mounted on top; one inside a write grant is mounted after it', () => {
+    const p = buildPlan(spec({ writePaths: ['/home/u/t', '/home/u/t/c/pip'], privatePaths: ['/home/u/t/c'] }), probe());
+    const o = order(p);
+    assert.ok(o.indexOf('bind:/home/u/t') < o.indexOf('tmpfs:/home/u/t/c'));
+    assert.ok(o.indexOf('tmpfs:/home/u/t/c') < o.indexOf('bind:/home/u/t/c/pip'), 'kept although /home/u/t has the same mode: a private directory lies between');
+    const flat = buildPlan(spec({ writePaths: ['/home/u/t', '/home/u/t/c/pip'] }), probe());
+    assert.ok(!order(flat).includes('bind:/home/u/t/c/pip'), 'control: without it the nested grant of the same mode adds nothing');
+  });
+
+  it('deny overrides it, and so does a grant of the same path (a policy extending a profile shares the cache)', () => {
+    const denied = buildPlan(spec({ privatePaths: ['/home/u/.ssh/x'] }), probe());
+    assert.equal(tmpfsAt(denied, '/home/u/.ssh/x'), undefined);
+    assert.ok(denied.notes.some((n) => n.includes('deny overrides filesystem.private /home/u/.ssh/x')));
+    const granted = buildPlan(spec({ privatePaths: ['/home/u/.cache'] }), probe());
+    assert.equal(tmpfsAt(granted, '/home/u/.cache'), undefined);
+    assert.ok(dsts(granted, 'bind').includes('/home/u/.cache'));
+    assert.ok(granted.notes.some((n) => n.includes('filesystem.write overrides filesystem.private /home/u/.cache')));
+  });
+
+  it('may hold the cwd; refuses /, /tmp, synthesized paths, bad paths and ask zones inside one', () => {
+    assert.equal(buildPlan(spec({ privatePaths: ['/home/u/.npm'], cwd: '/home/u/.npm' }), probe()).cwd, '/home/u/.npm');
+    for (const bad of ['/', '/tmp', '/proc/x', '/dev/y', 'relative', '/a/../b', '/a\nb'])
+      assert.equal(code(() => buildPlan(spec({ privatePaths: [bad] }), probe())), 'POLICY_INVALID', bad);
+    assert.equal(code(() => buildPlan(spec({ privatePaths: ['/home/u/.npm'], askPaths: ['/home/u/.npm/token'] }), probe())), 'POLICY_INVALID');
+  });
+});
+
 describe('buildPlan: pins', () => {
   it('binds every directory between a pinned path inside a write grant and the grant onto itself, before the mount', () => {
     const pinned = ['/home/u/proj/a/b/.env', '/home/u/proj/vendor/lib', '/srv/data/x/key', '/usr/share/secret'];
