@@ -146,7 +146,20 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
     return g === undefined ? undefined : readPaths.includes(g) ? 'read' : 'write';
   };
   const privatePaths = [...new Set(policy.fs.private)].filter((p) => !(missing.has(p) && holder(p) === 'read'));
-  const pinned = [...literal('filesystem.deny', policy.fs.deny.filter((p) => !isGlob(p))), ...literal('filesystem.ask', policy.fs.ask.filter((p) => !isGlob(p))), ...guarded];
+  // A literal read grant inside a write grant is a read-only island (say, a repository's
+  // .git/config): pinned like a deny path, or the agent renames a directory above it away and
+  // leaves its own file at that path for the host and the next session. One reached through a
+  // symlink the agent can change cannot be pinned in place; it stays a read-only bind of today's
+  // target.
+  const islands = policy.fs.read
+    .filter((p) => !isGlob(p) && writable.some((w) => p !== w && within(p, w)) && host.symlinksOn(p).every((l) => !writable.some((w) => within(l, w))))
+    .filter((p) => !write.paths.includes(p));
+  const pinned = [
+    ...literal('filesystem.deny', policy.fs.deny.filter((p) => !isGlob(p))),
+    ...literal('filesystem.ask', policy.fs.ask.filter((p) => !isGlob(p))),
+    ...host.resolve(islands).paths,
+    ...guarded,
+  ];
   return {
     workspace: policy.workspace,
     readPaths,
