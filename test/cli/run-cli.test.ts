@@ -64,6 +64,36 @@ test('the default profile keeps ~/.npm and ~/.cache private: writable inside, no
   assert.equal(readFileSync(join(h, '.cache', 'tool', 'hosted.txt'), 'utf8'), 'HOST-CACHE');
 });
 
+test('the default profile keeps a repository\'s hooks and config read-only and in place; git itself still commits and branches', () => {
+  const { r0, w, e } = scratchSession('warden-git-');
+  const git = (args: string[], cwd = w) => spawnSync('git', ['-c', 'user.email=a@example.com', '-c', 'user.name=u', ...args], { cwd, encoding: 'utf8' });
+  const repo = (dir: string) => {
+    mkdirSync(dir, { recursive: true });
+    assert.equal(git(['init', '-q', '.'], dir).status, 0);
+    assert.equal(git(['commit', '-q', '--allow-empty', '-m', 'init'], dir).status, 0);
+  };
+  repo(w);
+  const hook = join(w, '.git', 'hooks', 'post-checkout');
+  // What would run on the host at the user's next git command: a hook, core.fsmonitor, and a whole
+  // .git of the agent's own in place of the real one.
+  const plant = `echo 'touch pwned' > .git/hooks/post-checkout; git config core.fsmonitor 'touch pwned'; mv .git .git-real && mkdir -p .git/hooks && echo planted > .git/hooks/pre-commit`;
+  const commit = 'echo hi > a.txt && git add a.txt && git -c user.email=a@example.com -c user.name=u commit -q -m second && git checkout -q -b feature && echo committed';
+  // Control: without Warden the same script plants all three (so this test can fail).
+  const ctlDir = join(r0, 'control');
+  repo(ctlDir);
+  spawnSync('sh', ['-c', plant], { cwd: ctlDir });
+  assert.ok(existsSync(join(ctlDir, '.git-real', 'hooks', 'post-checkout')) && existsSync(join(ctlDir, '.git', 'hooks', 'pre-commit')), 'control: planted');
+  assert.match(git(['config', '--get', 'core.fsmonitor'], join(ctlDir, '.git-real')).stdout, /pwned/);
+  const r = warden(['run', '--', 'sh', '-c', `${plant}; ${commit}`], { cwd: w, env: e });
+  assert.match(r.stdout, /committed/, `git still works inside: ${r.stderr}`);
+  assert.ok(!existsSync(hook), 'no hook planted');
+  assert.ok(!existsSync(join(w, '.git-real')), '.git was not moved away');
+  assert.ok(!existsSync(join(w, '.git', 'hooks', 'pre-commit')));
+  assert.notEqual(git(['config', '--get', 'core.fsmonitor']).status, 0, 'config unchanged');
+  assert.equal(git(['log', '--oneline']).stdout.trim().split('\n').length, 2, 'the commit made inside is there');
+  assert.match(git(['branch', '--list', 'feature']).stdout, /feature/);
+});
+
 test('refusals are exit 126 with one line on stderr, and nothing runs', () => {
   const marker = join(ws, 'ran');
   const cases: Array<[string[], RegExp, string?]> = [
