@@ -89,6 +89,15 @@ export function fileLinkCount(p: string): number {
   }
 }
 
+/** A regular file itself (lstat: a symlink to one is not). */
+export function isRegularFile(p: string): boolean {
+  try {
+    return lstatSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** The workspace must be an existing directory, named canonically (no symlink in it). */
 export function assertWorkspace(dir: string): string {
   try {

@@ -21,6 +21,8 @@ export interface HostFacts {
   symlinksOn: (path: string) => string[];
   /** Hard links of a regular file (1 for anything else). */
   fileLinks: (path: string) => number;
+  /** The path is a regular file itself (not followed if a symlink). */
+  isFile: (path: string) => boolean;
   /** Existing paths matching any of the glob patterns, within the roots the sandbox can reach. */
   expandGlobs: (patterns: readonly string[], roots: readonly string[]) => string[];
   totalMemoryBytes: number;
@@ -151,9 +153,18 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
   // leaves its own file at that path for the host and the next session. One reached through a
   // symlink the agent can change cannot be pinned in place; it stays a read-only bind of today's
   // target.
-  const islands = policy.fs.read
-    .filter((p) => !isGlob(p) && writable.some((w) => p !== w && within(p, w)) && host.symlinksOn(p).every((l) => !writable.some((w) => within(l, w))))
-    .filter((p) => !write.paths.includes(p));
+  // An island that cannot exist because a file stands where one of its directories would be (a
+  // worktree's or submodule's `.git` is a file naming the real git directory) is kept from
+  // existing by keeping that file: it is the island then (else the agent points it elsewhere).
+  const inWritable = (p: string): boolean => writable.some((w) => p !== w && within(p, w));
+  const literalReads = policy.fs.read.filter((p) => !isGlob(p) && inWritable(p) && !write.paths.includes(p));
+  const unreachable = new Set(host.resolve(literalReads).missing);
+  const blockers = [...unreachable].flatMap((p) => {
+    for (let a = p.slice(0, p.lastIndexOf('/')); a.length > 1 && inWritable(a); a = a.slice(0, a.lastIndexOf('/'))) if (host.isFile(a)) return [a];
+    return [];
+  });
+  const islands = [...new Set([...literalReads.filter((p) => !unreachable.has(p)), ...blockers])].filter((p) => host.symlinksOn(p).every((l) => !writable.some((w) => within(l, w))));
+  readPaths.push(...host.resolve(blockers).paths.filter((p) => !readPaths.includes(p)));
   const pinned = [
     ...literal('filesystem.deny', policy.fs.deny.filter((p) => !isGlob(p))),
     ...literal('filesystem.ask', policy.fs.ask.filter((p) => !isGlob(p))),

@@ -92,6 +92,17 @@ test('the default profile keeps a repository\'s hooks and config read-only and i
   assert.notEqual(git(['config', '--get', 'core.fsmonitor']).status, 0, 'config unchanged');
   assert.equal(git(['log', '--oneline']).stdout.trim().split('\n').length, 2, 'the commit made inside is there');
   assert.match(git(['branch', '--list', 'feature']).stdout, /feature/);
+  // A worktree: its .git is a file naming the real git directory, and that file is kept in place.
+  const wt = join(r0, 'wt');
+  assert.equal(git(['worktree', 'add', '-q', wt]).status, 0);
+  const pointer = readFileSync(join(wt, '.git'), 'utf8');
+  const repoint = `echo "gitdir: ${join(wt, 'evil')}" > .git; mv .git .git-moved`;
+  const rw = warden(['run', '--', 'sh', '-c', `${repoint}; echo done`], { cwd: wt, env: e });
+  assert.match(rw.stdout, /done/, rw.stderr);
+  assert.equal(readFileSync(join(wt, '.git'), 'utf8'), pointer, "the worktree's .git file is unchanged");
+  assert.ok(!existsSync(join(wt, '.git-moved')));
+  spawnSync('sh', ['-c', repoint], { cwd: wt });
+  assert.ok(existsSync(join(wt, '.git-moved')), 'control: without Warden it is moved');
 });
 
 test('refusals are exit 126 with one line on stderr, and nothing runs', () => {
