@@ -15,6 +15,7 @@ import { DEGRADABLE_LAYERS, type DegradableLayer } from '../sandbox/spec.js';
 import { startApprovals } from './approvals.js';
 import { egressAuditEvent, openEgress } from './egress.js';
 import { expandGlobs } from './fs-expand.js';
+import { changes, notice, snapshot, type Snapshot } from './persistence-watch.js';
 import { cachedProbe } from './probe-cache.js';
 import { CgroupWarmup } from '../sandbox/cgroup-warm.js';
 import { specFromPolicy } from './spec-from-policy.js';
@@ -167,6 +168,7 @@ async function startSession(o: RunOptions, warmup: CgroupWarmup): Promise<number
     // release waits for a durable genesis and listening sockets, so nothing runs unaudited or
     // without its way out (a failure withdraws the sandbox).
     plan.flags.goGate = true;
+    const watched = snapshot(workspace);
     const handle = launchSandbox(plan, { stdio: 'inherit' });
     sandboxInit = handle.initPid;
     killTree = () => handle.kill('SIGKILL');
@@ -230,7 +232,7 @@ async function startSession(o: RunOptions, warmup: CgroupWarmup): Promise<number
         await approver?.close();
         await egressNow.close();
       };
-      return await execute(o, { plan, handle, audit, session, workspace, source: loaded.source, t0, trace, auditFailed: () => auditFailure, mediationFailed: () => mediationFailure, endMediation });
+      return await execute(o, { plan, handle, audit, session, workspace, watched, source: loaded.source, t0, trace, auditFailed: () => auditFailure, mediationFailed: () => mediationFailure, endMediation });
     } finally {
       mediator?.close();
     }
@@ -255,6 +257,8 @@ interface Prepared {
   audit: AuditWriter;
   session: string;
   workspace: string;
+  /** The workspace's watched paths at launch (persistence-watch.ts). */
+  watched: Snapshot;
   source: string;
   t0: number;
   trace: (what: string) => void;
@@ -295,6 +299,12 @@ async function execute(o: RunOptions, p: Prepared): Promise<number> {
     // The helper already printed its one-line reason; make sure there is one if it did not.
     if (!result.events.some((e) => e.kind === 'refuse')) o.stderr(`${result.refused.message}\n`);
     return REFUSED;
+  }
+  // After the tree is gone: what it left that runs outside the sandbox later, before the last record.
+  const left = changes(p.watched, snapshot(workspace));
+  if (left.length) {
+    audit.enqueue({ session, kind: 'session.persistence', decision: 'warn', rule: 'warden.persistence', resource: workspace, detail: { changes: left.map((c) => ({ ...c })) } });
+    o.stderr(`${notice(left)}\n`);
   }
   await closeWith(audit, {
     session,

@@ -105,6 +105,30 @@ test('the default profile keeps a repository\'s hooks and config read-only and i
   assert.ok(existsSync(join(wt, '.git-moved')), 'control: without Warden it is moved');
 });
 
+test('what a session leaves that runs outside the sandbox (a new repository\'s hooks and config, editor tasks) is reported on stderr and in the audit log', () => {
+  const { r0, w, e } = scratchSession('warden-persist-');
+  const r = warden(['run', '--', 'sh', '-c', "git init -q . && echo 'touch pwned' > .git/hooks/post-checkout && mkdir -p .vscode && echo '{}' > .vscode/tasks.json && echo made > notes.txt"], { cwd: w, env: e });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^warden: this session changed files in the workspace that run outside the sandbox: \.git\/config \(created\), \.git\/hooks\/post-checkout \(created\), \.vscode\/tasks\.json \(created\) \(fix: /);
+  assert.doesNotMatch(lines[0]!, /notes\.txt|\.sample/);
+  const auditDir = join(r0, 'warden', 'state', 'audit');
+  const records = readdirSync(auditDir)
+    .filter((d) => !d.startsWith('.'))
+    .flatMap((l) => readdirSync(join(auditDir, l)).filter((f) => f.endsWith('.jsonl')).flatMap((f) => readFileSync(join(auditDir, l, f), 'utf8').trim().split('\n')))
+    .map((l) => JSON.parse(l) as { kind?: string; decision?: string; detail?: { changes?: Array<{ path: string; change: string }> } });
+  const kinds = records.map((x) => x.kind);
+  const p = records.find((x) => x.kind === 'session.persistence');
+  assert.equal(p?.decision, 'warn');
+  assert.deepEqual(p?.detail?.changes?.map((c) => c.path), ['.git/config', '.git/hooks/post-checkout', '.vscode/tasks.json']);
+  assert.ok(kinds.indexOf('session.persistence') < kinds.indexOf('session.end'), 'before the end record');
+  // A session that touches none of them says nothing.
+  const quiet = warden(['run', '--', 'sh', '-c', 'echo more >> notes.txt'], { cwd: w, env: e });
+  assert.equal(quiet.code, 0);
+  assert.equal(quiet.stderr, '');
+});
+
 test('refusals are exit 126 with one line on stderr, and nothing runs', () => {
   const marker = join(ws, 'ran');
   const cases: Array<[string[], RegExp, string?]> = [
