@@ -309,7 +309,9 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
     for (let a = posix.dirname(m); a !== '/'; a = posix.dirname(a)) {
       const n = nearest(a);
       if (n === undefined) break;
-      if (n !== a && grant.get(n) === 'write' && !denies.some((d) => isWithin(a, d))) pins.add(a);
+      // At or inside a private directory the directories are the sandbox's own (and a pin, a bind
+      // of the host's directory, would show the host's there again).
+      if (n !== a && grant.get(n) === 'write' && !denies.some((d) => isWithin(a, d)) && !privateDirs.some((p) => isWithin(a, p))) pins.add(a);
     }
   const binds = [...grants.map((g) => ({ path: g, readOnly: grant.get(g) === 'read' })), ...[...pins].map((a) => ({ path: a, readOnly: false }))];
   const layered: Array<{ path: string; readOnly?: boolean }> = [...binds, ...privateDirs.map((p) => ({ path: p }))];

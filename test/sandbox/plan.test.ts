@@ -103,6 +103,18 @@ describe('buildPlan: private directories', () => {
     assert.ok(!order(flat).includes('bind:/home/u/t/c/pip'), 'control: without it the nested grant of the same mode adds nothing');
   });
 
+  it('no pin at or inside one: a pin binds the host\'s directory, which would show the host\'s there again', () => {
+    // The workspace is the home directory and a protected file lies in the private ~/.npm.
+    const p = buildPlan(spec({ workspace: '/srv/home', writePaths: [], env: { HOME: '/srv/home' }, readPaths: ['/usr', '/srv/home/.npm/_npx/w/bin'], privatePaths: ['/srv/home/.npm'], pinned: ['/srv/home/.npm/_npx/w/bin'], denyPaths: [] }), probe());
+    const binds = dsts(p, 'bind');
+    assert.ok(!binds.includes('/srv/home/.npm') && !binds.includes('/srv/home/.npm/_npx') && !binds.includes('/srv/home/.npm/_npx/w'), binds.join(' '));
+    assert.ok(binds.includes('/srv/home/.npm/_npx/w/bin'), 'the protected path itself is still the host\'s, read-only');
+    const o = order(p);
+    assert.ok(o.indexOf('tmpfs:/srv/home/.npm') < o.indexOf('bind:/srv/home/.npm/_npx/w/bin'));
+    const control = buildPlan(spec({ workspace: '/srv/home', writePaths: [], env: { HOME: '/srv/home' }, readPaths: ['/usr', '/srv/home/.npm/_npx/w/bin'], pinned: ['/srv/home/.npm/_npx/w/bin'], denyPaths: [] }), probe());
+    assert.ok(dsts(control, 'bind').includes('/srv/home/.npm/_npx'), 'control: without the private directory those directories are pinned');
+  });
+
   it('deny overrides it, and so does a grant of the same path (a policy extending a profile shares the cache)', () => {
     const denied = buildPlan(spec({ privatePaths: ['/home/u/.ssh/x'] }), probe());
     assert.equal(tmpfsAt(denied, '/home/u/.ssh/x'), undefined);
