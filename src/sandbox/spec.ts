@@ -74,7 +74,8 @@ export interface SandboxSpec {
    * at that path is neither visible nor changed. Threat: a cache a host tool later trusts (npx's,
    * corepack's, pre-commit's, a build cache) is a way out of the sandbox by persistence, like
    * ~/.bashrc; a private one is not. Named literally, not resolved: the sandbox sees it where
-   * its tools look. Not inside a read-only grant, and no grant inside one.
+   * its tools look. Deny, or a grant of the same path, overrides it; a grant inside one shows the
+   * host's again; in a read-only grant it must already exist (its mount point cannot be made).
    */
   privatePaths?: string[];
   /**
