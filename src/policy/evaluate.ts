@@ -14,7 +14,9 @@ import type { Decision } from './schema.js';
  *   3. Otherwise the most specific matching rule decides.
  *   4. Ties in specificity go to the stricter decision (deny > steer > approve > warn > allow), then
  *      to the rule that comes first in the effective policy (profile rules before the file's own).
- *   5. No matching rule: the kind's default — file: deny, net: deny, mcp: `mcp.default`
+ *   5. A file write decided by a rule that allows it, inside a more specific read rule, is denied:
+ *      a read-only island (what the kernel floor does with a read grant inside a write grant).
+ *   6. No matching rule: the kind's default — file: deny, net: deny, mcp: `mcp.default`
  *      (deny unless set), exec: allow (the kernel's execute floor from `filesystem` still bounds
  *      what can run at all).
  *
@@ -194,10 +196,26 @@ function resultOf(rule: Rule, ev: PolicyEvent): DecisionResult {
   return r;
 }
 
+/**
+ * A write that a rule allows, inside a read rule more specific than that rule: a read-only island
+ * (the sandbox binds it read-only on top of the write grant, e.g. a repository's .git/config in
+ * the workspace), so a write there is denied — as the kernel floor does. A read rule of the same
+ * specificity does not make one (the planner lets the write grant of the same path win).
+ */
+function islandDenial(p: CompiledPolicy, ev: PolicyEvent, winner: Rule): DecisionResult | undefined {
+  if (ev.kind !== 'file' || ev.access !== 'write' || winner.decision === 'deny') return undefined;
+  const island = best(fileCandidates(p, { ...ev, access: 'read' }).filter((r) => r.zone === 'read' && r.specificity > winner.specificity));
+  if (!island) return undefined;
+  return { decision: 'deny', rule: island.id, reason: `${describe(ev).slice(0, 300)}: read-only: ${island.id} (${island.text}) lies inside ${winner.id} (${winner.text})` };
+}
+
+function decisionOf(p: CompiledPolicy, ev: PolicyEvent, winner: Rule | undefined): DecisionResult {
+  return winner ? (islandDenial(p, ev, winner) ?? resultOf(winner, ev)) : defaultFor(p, ev);
+}
+
 /** The decision for one event. Pure and deterministic; never throws for a schema-valid event. */
 export function evaluate(p: CompiledPolicy, ev: PolicyEvent): DecisionResult {
-  const winner = best(candidatesFor(p, ev));
-  return winner ? resultOf(winner, ev) : defaultFor(p, ev);
+  return decisionOf(p, ev, best(candidatesFor(p, ev)));
 }
 
 /** The same decision as `evaluate`, with every candidate rule in rank order. */
@@ -205,7 +223,7 @@ export function explain(p: CompiledPolicy, ev: PolicyEvent): Explanation {
   const cands = candidatesFor(p, ev).sort(rank);
   const top = cands[0];
   return {
-    result: top ? resultOf(top, ev) : defaultFor(p, ev),
+    result: decisionOf(p, ev, top),
     candidates: cands.map((r) => ({ rule: r.id, decision: r.decision, specificity: r.specificity, text: r.text })),
     combining: COMBINING_RULE,
   };

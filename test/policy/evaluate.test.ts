@@ -31,6 +31,21 @@ test('file: read zones do not grant write; no rule means deny', () => {
   assert.equal(d(p, { kind: 'file', path: '/etc/passwd', access: 'read' }).rule, 'default.file');
 });
 
+test('file: a read rule inside a write rule is a read-only island for writes (as the floor binds it); not one of the same path or a wider one', () => {
+  const p = compile({ filesystem: { read: ['/home/u', '${workspace}/.git/config', '${workspace}/.git/hooks', '~/shared'], write: ['${workspace}', '~/shared'], private: ['${workspace}/.cache'] } });
+  const w = d(p, { kind: 'file', path: '/home/u/proj/.git/config', access: 'write' });
+  assert.equal(w.decision, 'deny');
+  assert.equal(w.rule, 'filesystem.read[1]');
+  assert.match(w.reason, /read-only: filesystem\.read\[1\].*inside filesystem\.write\[0\]/);
+  assert.equal(d(p, { kind: 'file', path: '/home/u/proj/.git/hooks/post-checkout', access: 'write' }).decision, 'deny');
+  assert.equal(d(p, { kind: 'file', path: '/home/u/proj/.git/config', access: 'read' }).decision, 'allow', 'still readable');
+  assert.equal(d(p, { kind: 'file', path: '/home/u/proj/.git/HEAD', access: 'write' }).decision, 'allow', 'the rest of .git is writable');
+  assert.equal(d(p, { kind: 'file', path: '/home/u/proj/src/a.ts', access: 'write' }).decision, 'allow', 'a wider read rule (/home/u) makes no island');
+  assert.equal(d(p, { kind: 'file', path: '/home/u/shared/x', access: 'write' }).decision, 'allow', 'read and write of the same path: the write wins');
+  assert.equal(d(p, { kind: 'file', path: '/home/u/proj/.cache/x', access: 'write' }).decision, 'allow', 'private is a write zone');
+  assert.equal(explain(p, { kind: 'file', path: '/home/u/proj/.git/config', access: 'write' }).result.decision, 'deny', 'explain agrees');
+});
+
 test('file: ask zones give approve, and the more specific zone wins', () => {
   const p = compile({ filesystem: { write: ['~'], ask: ['~/docs'] } });
   assert.equal(d(p, { kind: 'file', path: '/home/u/docs/a.pdf', access: 'read' }).decision, 'approve');
