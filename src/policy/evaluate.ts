@@ -14,7 +14,7 @@ import type { Decision } from './schema.js';
  *   3. Otherwise the most specific matching rule decides.
  *   4. Ties in specificity go to the stricter decision (deny > steer > approve > warn > allow), then
  *      to the rule that comes first in the effective policy (profile rules before the file's own).
- *   5. A file write decided by a rule that allows it, inside a more specific read rule, is denied:
+ *   5. A file write decided by a write or private rule, inside a more specific read rule, is denied:
  *      a read-only island (what the kernel floor does with a read grant inside a write grant).
  *   6. No matching rule: the kind's default — file: deny, net: deny, mcp: `mcp.default`
  *      (deny unless set), exec: allow (the kernel's execute floor from `filesystem` still bounds
@@ -197,13 +197,15 @@ function resultOf(rule: Rule, ev: PolicyEvent): DecisionResult {
 }
 
 /**
- * A write that a rule allows, inside a read rule more specific than that rule: a read-only island
+ * A write that a write or private rule allows, inside a read rule more specific than that rule: a read-only island
  * (the sandbox binds it read-only on top of the write grant, e.g. a repository's .git/config in
  * the workspace), so a write there is denied — as the kernel floor does. A read rule of the same
  * specificity does not make one (the planner lets the write grant of the same path win).
  */
 function islandDenial(p: CompiledPolicy, ev: PolicyEvent, winner: Rule): DecisionResult | undefined {
-  if (ev.kind !== 'file' || ev.access !== 'write' || winner.decision === 'deny') return undefined;
+  // Only over a write grant, as the planner binds it (an ask zone is masked at the floor: a read
+  // grant inside one is no island, and the write half of an open there is still asked).
+  if (ev.kind !== 'file' || ev.access !== 'write' || winner.kind !== 'file' || (winner.zone !== 'write' && winner.zone !== 'private')) return undefined;
   const island = best(fileCandidates(p, { ...ev, access: 'read' }).filter((r) => r.zone === 'read' && r.specificity > winner.specificity));
   if (!island) return undefined;
   return { decision: 'deny', rule: island.id, reason: `${describe(ev).slice(0, 300)}: read-only: ${island.id} (${island.text}) lies inside ${winner.id} (${winner.text})` };
