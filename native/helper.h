@@ -40,7 +40,7 @@ enum layer_bit { L_LANDLOCK = 1u << 0, L_SECCOMP = 1u << 1, L_PIDMAX = 1u << 2, 
 #define L_KNOWN (L_LANDLOCK | L_SECCOMP | L_PIDMAX | L_CGROUP)
 
 enum mount_op { M_BIND = 1, M_TMPFS = 2, M_PROC = 3, M_DEVPTS = 4, M_MASK = 5, M_SYMLINK = 6,
-                M_DIR = 7, M_RO = 8, M_MAX_OP = 8 };
+                M_DIR = 7, M_RO = 8, M_COW = 9, M_MAX_OP = 9 };
 #define MF_RO 1u          /* read-only (recursive) */
 #define MF_DEV 2u         /* keep device nodes usable (no nodev) — only for /dev/null & co */
 #define MF_SRC_NEWROOT 4u /* src is a path inside the new root (e.g. /proc/sys), not the host */

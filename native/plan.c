@@ -131,7 +131,7 @@ static int parse_record(struct plan *p, uint32_t type, struct cur *r, int *have_
     if (m->mode > 07777) return bad(r, "bad mode");
     if (check_path(r, "mount destination", s2)) return -1;
     if (!strcmp(s2, "/")) return bad(r, "mount destination is /");
-    if (m->op == M_BIND) { if (!*s || check_path(r, "bind source", s)) return bad(r, "bad bind source"); }
+    if (m->op == M_BIND || m->op == M_COW) { if (!*s || check_path(r, "bind source", s)) return bad(r, "bad bind source"); }
     else if (m->op == M_SYMLINK) { if (!*s || strchr(s, '\n')) return bad(r, "bad symlink target"); }
     else if (*s) return bad(r, "mount op %u takes no source", m->op);
     m->src = s; m->dst = s2;

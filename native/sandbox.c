@@ -171,6 +171,44 @@ static void set_attrs(const struct plan *p, const char *path, int ro, int dev, i
   if (legacy_remount(path, add) < 0) mount_refuse("cannot remount", path, errno);
 }
 
+/*
+ * A private directory (M_COW): copy-on-write over the host's directory — overlayfs with the host's
+ * as the only lower layer and a tmpfs of the sandbox's own (m->size) for the changes, so the
+ * sandbox reads the host's cache and every write, rename or removal lands in its tmpfs; the host's
+ * directory is never written. Returns -1, having mounted nothing, when there is nothing to show or
+ * no overlay: the host's path is not a directory reached without symlinks, holds a character the
+ * overlay options cannot carry, or the kernel refuses the mount (overlayfs in a user namespace
+ * needs Linux >= 5.11 and user xattrs on tmpfs, 6.6); the caller then mounts an empty tmpfs —
+ * stricter, never weaker. Attack surface: the agent can reach overlayfs' copy-up through it (it
+ * cannot mount one itself: the mount family is denied); nosuid and nodev as everywhere.
+ */
+static int cow_mount(const struct mount_rec *m, const char *dst) {
+  static unsigned n;
+  char stage[32], opts[2 * PLAN_MAX_STR + 128];
+  struct stat st;
+  int fd = walk(OLD, m->src, 0, 0);
+  if (fd < 0) return -1;
+  int ok = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && !strpbrk(m->src, ",:\\");
+  close(fd);
+  if (!ok) return -1;
+  snprintf(stage, sizeof stage, "/cow%u", n++);
+  snprintf(opts, sizeof opts, "mode=0700,size=%llu", (unsigned long long)m->size);
+  if (mkdir(stage, 0700) < 0 || mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
+  char upper[48], work[48];
+  snprintf(upper, sizeof upper, "%s/u", stage);
+  snprintf(work, sizeof work, "%s/w", stage);
+  snprintf(opts, sizeof opts, "lowerdir=" OLD "%s,upperdir=%s,workdir=%s,userxattr", m->src, upper, work);
+  /* The merged root takes the upper root's owner and mode: the host directory's. */
+  if (mkdir(upper, st.st_mode & 07777) < 0 || mkdir(work, 0700) < 0 || chmod(upper, st.st_mode & 07777) < 0 ||
+      mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts) < 0) {
+    (void)umount2(stage, MNT_DETACH);
+    return -1;
+  }
+  /* The overlay holds its own clones of both layers: the staging mount can go with the staging
+   * root (setup_mounts detaches it). */
+  return 0;
+}
+
 static void do_mount(const struct plan *p, const struct mount_rec *m) {
   char dst[PLAN_MAX_STR + 16], src[PLAN_MAX_STR + 16], opts[128];
   int fd, ro = !!(m->flags & MF_RO), noexec = !!(m->flags & MF_NOEXEC);
@@ -190,12 +228,14 @@ static void do_mount(const struct plan *p, const struct mount_rec *m) {
       mount_refuse("cannot bind", m->src, errno);
     set_attrs(p, dst, ro, !!(m->flags & MF_DEV), noexec, 1);
     break;
+  case M_COW:
   case M_TMPFS:
   case M_PROC:
   case M_DEVPTS:
     if ((fd = walk(NEW, m->dst, 'd', 0755)) < 0) mount_refuse("mount point", m->dst, errno);
     close(fd);
-    if (m->op == M_TMPFS) {
+    if (m->op == M_COW && cow_mount(m, dst) == 0) break;
+    if (m->op == M_TMPFS || m->op == M_COW) {
       if (m->size) snprintf(opts, sizeof opts, "mode=%o,size=%llu", m->mode, (unsigned long long)m->size);
       else snprintf(opts, sizeof opts, "mode=%o", m->mode);
       if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0) | (noexec ? MS_NOEXEC : 0), opts) < 0)

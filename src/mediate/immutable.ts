@@ -23,6 +23,7 @@ export function immutablePaths(mounts: readonly MountOp[]): (path: string) => bo
         break;
       case 'proc':
       case 'devpts':
+      case 'cow':
         stack.push({ dst: m.dst, ro: false });
         break;
       case 'ro': {
@@ -30,8 +31,14 @@ export function immutablePaths(mounts: readonly MountOp[]): (path: string) => bo
         if (top) top.ro = true;
         break;
       }
-      default:
-        break;
+      case 'symlink':
+      case 'dir':
+        break; // an entry in the mount beneath, not a mount
+      default: {
+        // A mount kind this function does not know must not be taken for read-only.
+        const unknown: never = m;
+        stack.push({ dst: (unknown as { dst: string }).dst, ro: false });
+      }
     }
   }
   return (path: string): boolean => {

@@ -127,7 +127,7 @@ export const policySchema = z
         deny: pathList.describe('never accessible; overrides read and write'),
         ask: pathList.describe('each open asks a human (live mediation)'),
         private: pathList.describe(
-          "writable inside, but the sandbox's own: an empty directory for the session, discarded at its end; the host's directory there is neither visible nor changed (for caches a host tool would later trust)",
+          "writable inside, but the sandbox's own: copy-on-write over the host's directory (its files readable, every change kept in the sandbox and discarded at the end; empty where the host has none); the host's directory is never changed (for caches a host tool would later trust)",
         ),
       })
       .default({ read: [], write: [], deny: [], ask: [], private: [] }),

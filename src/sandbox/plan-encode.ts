@@ -31,7 +31,7 @@ export const REC = {
 
 export const CONFIG_FLAG = { NEW_SESSION: 1, LEGACY_MOUNT: 2, SECCOMP_NOTIFY: 4, GO_GATE: 8 } as const;
 export const LAYER_BIT: Record<(typeof DEGRADABLE_LAYERS)[number], number> = { landlock: 1, seccomp: 2, pidmax: 4, cgroup: 8 };
-export const MOUNT_OP: Record<MountOp['op'], number> = { bind: 1, tmpfs: 2, proc: 3, devpts: 4, mask: 5, symlink: 6, dir: 7, ro: 8 };
+export const MOUNT_OP: Record<MountOp['op'], number> = { bind: 1, tmpfs: 2, proc: 3, devpts: 4, mask: 5, symlink: 6, dir: 7, ro: 8, cow: 9 };
 export const RELAY_FLAG = { DNS_TCP: 1 } as const;
 export const MOUNT_FLAG = { RO: 1, DEV: 2, SRC_NEWROOT: 4, NOEXEC: 8 } as const;
 /** Linux generic resource numbers (x86_64 and aarch64 agree). */
@@ -154,6 +154,10 @@ export function encodePlan(plan: Plan): Uint8Array {
     } else if (m.op === 'tmpfs') {
       if (m.readOnly) f |= MOUNT_FLAG.RO;
       if (m.noexec) f |= MOUNT_FLAG.NOEXEC;
+      mode = m.mode;
+      size = m.sizeBytes;
+    } else if (m.op === 'cow') {
+      src = m.src;
       mode = m.mode;
       size = m.sizeBytes;
     } else if (m.op === 'dir') mode = m.mode;

@@ -55,6 +55,8 @@ export const LL_LOG_NEW_EXEC_ON = 2;
 export type MountOp =
   | { op: 'bind'; src: string; dst: string; readOnly: boolean; dev?: boolean; srcInNewRoot?: boolean; noexec?: boolean }
   | { op: 'tmpfs'; dst: string; mode: number; sizeBytes: number; readOnly?: boolean; noexec?: boolean }
+  /** Copy-on-write over the host's directory `src`: its files visible, every change in a tmpfs of the sandbox's own (an empty one if `src` is not a directory there). */
+  | { op: 'cow'; src: string; dst: string; mode: number; sizeBytes: number }
   | { op: 'proc'; dst: string }
   | { op: 'devpts'; dst: string }
   | { op: 'mask'; dst: string }
@@ -237,8 +239,8 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   for (const p of [...reads, ...writes]) if (!live(p)) notes.push(`deny overrides grant of ${p}`);
   for (const l of links) if (grant.has(l.path)) invalid(`symlink ${l.path} is also granted as a directory`);
 
-  // Private directories: an empty tmpfs each, mounted over whatever the host has there, in depth
-  // order with the binds (so a grant inside one is the host's again, on top). Deny overrides (a
+  // Private directories: copy-on-write over the host's directory each (native/sandbox.c
+  // cow_mount), in depth order with the binds (so a grant inside one is the host's again, on top). Deny overrides (a
   // denied one is not mounted); so does a grant of the same path (a policy that extends a profile
   // can share a cache the profile keeps private). In a read-only grant its mount point must
   // already exist (spec-from-policy leaves out the ones that do not).
@@ -317,7 +319,7 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   const layered: Array<{ path: string; readOnly?: boolean }> = [...binds, ...privateDirs.map((p) => ({ path: p }))];
   // Stable sort: for one path, the bind (a pin) comes first and the private directory covers it.
   for (const b of layered.sort((x, y) => byDepth(x.path, y.path)))
-    mounts.push(b.readOnly === undefined ? { op: 'tmpfs', dst: b.path, mode: 0o700, sizeBytes: tmpBytes } : { op: 'bind', src: b.path, dst: b.path, readOnly: b.readOnly });
+    mounts.push(b.readOnly === undefined ? { op: 'cow', src: b.path, dst: b.path, mode: 0o700, sizeBytes: tmpBytes } : { op: 'bind', src: b.path, dst: b.path, readOnly: b.readOnly });
   if (pins.size) notes.push(`pinned (cannot be renamed or removed inside): ${[...pins].sort(byDepth).join(', ')}`);
   for (const l of links.sort((a, b) => byDepth(a.path, b.path))) {
     // A link inside a granted directory is shown by the bind itself.
@@ -326,7 +328,8 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   }
   const masked: string[] = [];
   for (const d of [...new Set(denies)].sort(byDepth)) {
-    if (grants.some((g) => g !== d && isWithin(d, g))) {
+    // (A private directory shows the host's files too: a deny inside one is masked as well.)
+    if ([...grants, ...privateDirs].some((g) => g !== d && isWithin(d, g))) {
       mounts.push({ op: 'mask', dst: d });
       masked.push(d);
     }
@@ -502,6 +505,9 @@ export function describePlan(plan: Plan): string[] {
         break;
       case 'tmpfs':
         out.push(`mount: ${m.dst} tmpfs mode ${m.mode.toString(8)} size ${m.sizeBytes}${m.readOnly ? ' read-only' : ''}`);
+        break;
+      case 'cow':
+        out.push(`mount: ${m.dst} private: copy-on-write over the host's ${m.src}, changes in a tmpfs of size ${m.sizeBytes}`);
         break;
       case 'symlink':
         out.push(`mount: ${m.dst} -> ${m.target} (symlink)`);

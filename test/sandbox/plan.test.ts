@@ -80,18 +80,19 @@ describe('buildPlan: mounts', () => {
 });
 
 describe('buildPlan: private directories', () => {
-  const tmpfsAt = (p: Plan, dst: string) => p.mounts.find((m) => m.op === 'tmpfs' && m.dst === dst);
-  const order = (p: Plan): string[] => p.mounts.map((m) => `${m.op}:${m.dst}`);
+  const privateAt = (p: Plan, dst: string) => p.mounts.find((m) => m.op === 'cow' && m.dst === dst);
+  const order = (p: Plan): string[] => p.mounts.map((m) => `${m.op === 'cow' ? 'tmpfs' : m.op}:${m.dst}`);
 
-  it('is an empty tmpfs of the sandbox with every Landlock right, mounted with the binds by depth and before the masks', () => {
-    const p = buildPlan(spec({ writePaths: [], privatePaths: ['/home/u/.npm', '/home/u/.cache'], denyPaths: ['/home/u/proj/.env'] }), probe());
-    assert.deepEqual(tmpfsAt(p, '/home/u/.npm'), { op: 'tmpfs', dst: '/home/u/.npm', mode: 0o700, sizeBytes: 512 * 1024 * 1024 });
-    assert.ok(tmpfsAt(p, '/home/u/.cache'));
+  it('is copy-on-write over the host\'s directory with every Landlock right, mounted with the binds by depth; a deny inside one is masked after it', () => {
+    const p = buildPlan(spec({ writePaths: [], privatePaths: ['/home/u/.npm', '/home/u/.cache'], denyPaths: ['/home/u/proj/.env', '/home/u/.cache/hf/token'] }), probe());
+    assert.deepEqual(privateAt(p, '/home/u/.npm'), { op: 'cow', src: '/home/u/.npm', dst: '/home/u/.npm', mode: 0o700, sizeBytes: 512 * 1024 * 1024 });
+    assert.ok(privateAt(p, '/home/u/.cache'));
     assert.ok(!dsts(p, 'bind').includes('/home/u/.cache'), "the host's directory is not bound");
     const o = order(p);
     assert.ok(o.indexOf('tmpfs:/home/u/.npm') < o.indexOf('mask:/home/u/proj/.env'));
+    assert.ok(o.indexOf('tmpfs:/home/u/.cache') < o.indexOf('mask:/home/u/.cache/hf/token'), 'the host\'s files show through: a deny inside is masked');
     for (const d of ['/home/u/.npm', '/home/u/.cache']) assert.equal(p.landlock.fs.find((r) => r.path === d)?.access, LL_ALL);
-    assert.ok(describePlan(p).some((l) => l.startsWith('mount: /home/u/.npm tmpfs mode 700')));
+    assert.ok(describePlan(p).some((l) => l.startsWith("mount: /home/u/.npm private: copy-on-write over the host's /home/u/.npm")));
   });
 
   it('a grant inside one is the host\'s again, mounted on top; one inside a write grant is mounted after it', () => {
@@ -117,10 +118,10 @@ describe('buildPlan: private directories', () => {
 
   it('deny overrides it, and so does a grant of the same path (a policy extending a profile shares the cache)', () => {
     const denied = buildPlan(spec({ privatePaths: ['/home/u/.ssh/x'] }), probe());
-    assert.equal(tmpfsAt(denied, '/home/u/.ssh/x'), undefined);
+    assert.equal(privateAt(denied, '/home/u/.ssh/x'), undefined);
     assert.ok(denied.notes.some((n) => n.includes('deny overrides filesystem.private /home/u/.ssh/x')));
     const granted = buildPlan(spec({ privatePaths: ['/home/u/.cache'] }), probe());
-    assert.equal(tmpfsAt(granted, '/home/u/.cache'), undefined);
+    assert.equal(privateAt(granted, '/home/u/.cache'), undefined);
     assert.ok(dsts(granted, 'bind').includes('/home/u/.cache'));
     assert.ok(granted.notes.some((n) => n.includes('filesystem.write overrides filesystem.private /home/u/.cache')));
   });
