@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -81,6 +83,30 @@ static int try_pidmax(void) {
   if (getuid() == 0 && (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))) return errno;
   if (unshare(CLONE_NEWUSER | CLONE_NEWPID) < 0) return errno;
   return in_child(pidmax_grandchild);
+}
+
+static int write_file(const char *path, const char *s) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? write(fd, s, strlen(s)) : -1;
+  if (fd >= 0) close(fd);
+  return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* Private directories (filesystem.private) are copy-on-write where overlayfs mounts in a user
+ * namespace over a tmpfs upper layer; else they are empty. Everything here is in a throw-away mount
+ * namespace, on a tmpfs of its own. */
+static int try_overlay(void) {
+  char map[64];
+  unsigned uid = (unsigned)getuid(), gid = (unsigned)getgid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) return errno;
+  snprintf(map, sizeof map, "0 %u 1", uid);
+  if (write_file("/proc/self/setgroups", "deny") || write_file("/proc/self/uid_map", map)) return errno ? errno : EPERM;
+  snprintf(map, sizeof map, "0 %u 1", gid);
+  if (write_file("/proc/self/gid_map", map)) return errno ? errno : EPERM;
+  if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0 || mount("tmpfs", "/tmp", "tmpfs", 0, "size=64k") < 0) return errno;
+  if (mkdir("/tmp/l", 0700) || mkdir("/tmp/u", 0700) || mkdir("/tmp/w", 0700) || mkdir("/tmp/m", 0700)) return errno;
+  if (mount("overlay", "/tmp/m", "overlay", MS_NOSUID | MS_NODEV, "lowerdir=/tmp/l,upperdir=/tmp/u,workdir=/tmp/w,userxattr") < 0) return errno;
+  return 0;
 }
 
 static void cgroup_json(void) {
@@ -197,6 +223,10 @@ int run_probe(void) {
   else jstr(pm == -2 ? "kernel < 6.14 (pid_max is global)" : pm > 0 ? strerror(pm) : "probe crashed");
   printf("}");
   printf(",\"mountSetattr\":%s", kernel_at_least(5, 12) ? "true" : "false");
+  int ov = in_child(try_overlay);
+  printf(",\"overlay\":{\"ok\":%s,\"error\":", ov == 0 ? "true" : "false");
+  if (ov == 0) printf("null}");
+  else { jstr(ov > 0 ? strerror(ov) : "probe crashed"); printf("}"); }
   cgroup_json();
   printf("}\n");
   return 0;

@@ -9,8 +9,8 @@ import type { Command } from './io.js';
  * with `--allow-degraded`, which the audit genesis then records.
  */
 
-const ORDER = ['userns', 'mountns', 'pidns', 'netns', 'landlock', 'seccomp', 'seccomp-notify', 'pidmax', 'cgroup'];
-const OPTIONAL = new Set(['cgroup']);
+const ORDER = ['userns', 'mountns', 'pidns', 'netns', 'landlock', 'seccomp', 'seccomp-notify', 'pidmax', 'cgroup', 'private-cow'];
+const OPTIONAL = new Set(['cgroup', 'private-cow']);
 
 export interface DoctorLayer {
   layer: string;

@@ -21,6 +21,8 @@ export interface HelperProbe {
   seccomp: { filter: boolean; killProcess: boolean; userNotif: boolean };
   pidMaxPerNs: { ok: boolean; error: string | null };
   mountSetattr: boolean;
+  /** overlayfs in a user namespace over a tmpfs upper layer (absent from an older helper's probe). */
+  overlay?: { ok: boolean; error: string | null };
   cgroup: {
     layout: 'v2' | 'v1' | 'hybrid' | 'none';
     v2: { dir: string; controllers: string; subtreeControl: string; writable: boolean; isRoot: boolean } | null;
@@ -131,6 +133,10 @@ export function probeReport(raw: HelperProbe, opts: { helperPath: string; env: N
     'seccomp-notify': { supported: raw.seccomp.userNotif, detail: raw.seccomp.userNotif ? 'SECCOMP_RET_USER_NOTIF available' : 'SECCOMP_RET_USER_NOTIF not available' },
     pidmax: { supported: raw.pidMaxPerNs.ok, detail: raw.pidMaxPerNs.ok ? 'per-pid-namespace pid_max' : `unavailable: ${raw.pidMaxPerNs.error}` },
     cgroup: { supported: cgroup.mode !== null, detail: cgroup.mode ? `${cgroup.mode}: ${Object.keys(cgroup.parents).join(',')}${cgroup.reason ? ` (${cgroup.reason})` : ''}` : cgroup.reason },
+    'private-cow': {
+      supported: raw.overlay?.ok === true,
+      detail: raw.overlay?.ok ? 'filesystem.private directories are copy-on-write over the host\'s (overlayfs in a user namespace)' : `overlayfs unavailable in a user namespace (${raw.overlay?.error ?? 'not probed'}): filesystem.private directories start empty`,
+    },
   };
   return {
     helperPath: opts.helperPath,
