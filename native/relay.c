@@ -163,6 +163,28 @@ static int fail(struct conn *c, enum side s) {
   return -1;
 }
 
+static int pump(struct conn *c, int k);
+
+/* The session's end: the outer helper's SIGTERM, once the tree is gone (it kills the relay soon
+ * after). Every tunnel moves what it can without blocking — a client that has exited and a server
+ * that has finished end cleanly — and reports its counts, so the end record holds the relay's
+ * exact ones instead of the kernel's (where a FIN counts as a byte); one still open reports
+ * "relay ECANCELED". */
+static volatile sig_atomic_t ending;
+static void on_term(int sig) { (void)sig; ending = 1; }
+static void finish(void) {
+  for (int i = 0; i < MAXC; i++) {
+    struct conn *c = conns[i];
+    if (!c) continue;
+    if (pump(c, 0) >= 0 && pump(c, 1) >= 0 && !(c->h[0].shut && c->h[1].shut)) {
+      errno = ECANCELED;
+      (void)fail(c, S_RELAY);
+    }
+    conn_free(i);
+  }
+  _exit(0);
+}
+
 /* In P_PROXY: reads supervisor -> client bytes; a fd arriving with them is a HANDOFF. */
 static ssize_t read_proxy(struct conn *c, struct half *x) {
   union { char b[CMSG_SPACE(4 * sizeof(int))]; struct cmsghdr a; } u;
@@ -350,6 +372,16 @@ static void __attribute__((noreturn)) relay_main(const struct plan *p, pid_t out
   drop_capabilities();
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   signal(SIGPIPE, SIG_IGN);
+  /* SIGTERM is blocked except inside ppoll, so the end is never missed between a check and a wait. */
+  sigset_t term, waitmask;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_BLOCK, &term, &waitmask);
+  sigdelset(&waitmask, SIGTERM);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_term;
+  sigaction(SIGTERM, &sa, NULL);
   if (write(ready, "r", 1) != 1) _exit(126);
   /* Keep only the listeners: no stdio, no status channel, nothing of the outer helper's. */
   int nul = open("/dev/null", O_RDWR | O_CLOEXEC), keep[4] = {l[0], l[1], l[2], -1}, lo = 3;
@@ -380,7 +412,9 @@ static void __attribute__((noreturn)) relay_main(const struct plan *p, pid_t out
       pf[n++] = (struct pollfd){ev_ux ? c->ux : -1, ev_ux, 0};
       pf[n++] = (struct pollfd){ev_up ? c->up : -1, ev_up, 0};
     }
-    if (poll(pf, (nfds_t)n, -1) < 0) continue;
+    int woke = ppoll(pf, (nfds_t)n, NULL, &waitmask);
+    if (ending) finish();
+    if (woke < 0) continue;
     if (pf[0].revents) accept_all(l[0], R->proxy);
     if (pf[1].revents) udp_in(R->dns);
     if (pf[2].revents) accept_all(l[2], R->dns);

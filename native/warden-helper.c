@@ -389,6 +389,22 @@ static int write_maps(pid_t pid, uid_t uid, gid_t gid) {
   return write_file(path, val);
 }
 
+/* Egress ends with the session. The relay is asked to report its open tunnels (SIGTERM, see
+ * relay.c finish) and given RELAY_GRACE_MS to exit, then killed either way. The tree is gone by
+ * now (init has exited): nothing in the sandbox can use the relay meanwhile. */
+#define RELAY_GRACE_MS 200
+static void end_relay(pid_t relay) {
+  int pfd = (int)syscall(SYS_pidfd_open, relay, 0);
+  kill(relay, SIGTERM);
+  if (pfd >= 0) {
+    struct pollfd q = {pfd, POLLIN, 0};
+    while (poll(&q, 1, RELAY_GRACE_MS) < 0 && errno == EINTR) {}
+    close(pfd);
+  }
+  kill(relay, SIGKILL);
+  while (waitpid(relay, NULL, 0) < 0 && errno == EINTR) {}
+}
+
 static int run_outer(struct plan *p) {
   static const int fwd_sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
   sigset_t fwd, all, orig;
@@ -487,7 +503,7 @@ static int run_outer(struct plan *p) {
   int cmd = status, got = 0;
   while ((got = (int)read(result[0], &cmd, sizeof cmd)) < 0 && errno == EINTR) {}
   if (got != (int)sizeof cmd) cmd = status;
-  if (relay > 0) kill(relay, SIGKILL), waitpid(relay, NULL, 0); /* egress ends with the session */
+  if (relay > 0) end_relay(relay);
   char extra[2048] = "";
   cgroup_finish(p, extra, sizeof extra);
   struct rusage ru;

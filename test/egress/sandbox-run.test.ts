@@ -214,14 +214,19 @@ print('ordered' if ok else 'garbled', int(n))
     assert.equal(rec.detail.bytesDown, sent + `|bytes=${sent}`.length);
   });
 
-  it('a tunnel still open when the command exits gets its end record, before session.end', async () => {
+  it('a tunnel still open when the command exits gets its end record, before session.end, with the relay\'s own counts', async () => {
     const r = await wardenRun(net, `(${PY_TUNNEL} SLOW > got &); sleep 1; wc -c < got`);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(Number(r.stdout.trim()) > 0, 'the tunnel was carrying data when the command exited');
+    const got = Number(r.stdout.trim());
+    assert.ok(got > 0, 'the tunnel was carrying data when the command exited');
     const rec = r.connects.find((x) => x.resource === `bulk.test:${bulkServer.port}`);
     assert.ok(rec, `no end record for the open tunnel: ${JSON.stringify(r.kinds)}`);
     assert.equal(rec.decision, 'allow');
     assert.ok(r.kinds.indexOf('connect') < r.kinds.indexOf('session.end'), JSON.stringify(r.kinds));
+    // The session's end asks the relay for its report (it is not just killed): its counts, and why it stopped.
+    assert.equal(rec.detail.error, 'relay ECANCELED', String(rec.detail.error));
+    assert.equal(rec.detail.bytesUp, 'SLOW\n'.length);
+    assert.ok(rec.detail.bytesDown !== null && rec.detail.bytesDown >= got, `${rec.detail.bytesDown} < ${got}`);
   });
 
   it("a relay killed mid-tunnel still leaves an end record, with the kernel's byte counts (TCP_INFO)", async () => {
