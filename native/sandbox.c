@@ -176,31 +176,61 @@ static void set_attrs(const struct plan *p, const char *path, int ro, int dev, i
  * as the only lower layer and a tmpfs of the sandbox's own (m->size) for the changes, so the
  * sandbox reads the host's cache and every write, rename or removal lands in its tmpfs; the host's
  * directory is never written. Returns -1, having mounted nothing, when there is nothing to show or
- * no overlay: the host's path is not a directory reached without symlinks, holds a character the
- * overlay options cannot carry, or the kernel refuses the mount (overlayfs in a user namespace
- * needs Linux >= 5.11 and user xattrs on tmpfs, 6.6); the caller then mounts an empty tmpfs —
+ * no overlay: the host's path is not a directory reached without symlinks, or the kernel refuses
+ * the mount (overlayfs in a user namespace needs Linux >= 5.11 and user xattrs on tmpfs, 6.6; by
+ * path, also a comma, colon or backslash in it); the caller then mounts an empty tmpfs —
  * stricter, never weaker. Attack surface: the agent can reach overlayfs' copy-up through it (it
  * cannot mount one itself: the mount family is denied); nosuid and nodev as everywhere.
  */
+/* The new mount API (Linux 5.2; uapi numbers shared by x86_64 and aarch64), under names of our
+ * own so that no libc header's definitions collide. */
+#define W_NR_move_mount 429
+#define W_NR_fsopen 430
+#define W_NR_fsconfig 431
+#define W_NR_fsmount 432
+enum { W_SET_FLAG = 0, W_SET_STRING = 1, W_SET_FD = 5, W_CMD_CREATE = 6 };
+
+/* The overlay with its lower layer named by the fd walk() checked (O_PATH, Linux >= 6.15), not by
+ * its path again: nothing can swap a component between the check and the mount. -1, having
+ * mounted nothing, where the kernel takes no layer fd (the caller then names the path). */
+static int cow_by_fd(int lower, const char *upper, const char *work, const char *dst) {
+  int fs = (int)syscall(W_NR_fsopen, "overlay", 1u /* FSOPEN_CLOEXEC */);
+  if (fs < 0) return -1;
+  int ok = syscall(W_NR_fsconfig, fs, W_SET_FD, "lowerdir+", NULL, lower) == 0 &&
+           syscall(W_NR_fsconfig, fs, W_SET_STRING, "upperdir", upper, 0) == 0 &&
+           syscall(W_NR_fsconfig, fs, W_SET_STRING, "workdir", work, 0) == 0 &&
+           syscall(W_NR_fsconfig, fs, W_SET_FLAG, "userxattr", NULL, 0) == 0 &&
+           syscall(W_NR_fsconfig, fs, W_CMD_CREATE, NULL, NULL, 0) == 0;
+  int mnt = ok ? (int)syscall(W_NR_fsmount, fs, 1u /* FSMOUNT_CLOEXEC */, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) : -1;
+  close(fs);
+  if (mnt < 0) return -1;
+  int r = (int)syscall(W_NR_move_mount, mnt, "", AT_FDCWD, dst, 4u /* MOVE_MOUNT_F_EMPTY_PATH */);
+  close(mnt);
+  return r;
+}
+
 static int cow_mount(const struct mount_rec *m, const char *dst) {
   static unsigned n;
   char stage[32], opts[2 * PLAN_MAX_STR + 128];
   struct stat st;
   int fd = walk(OLD, m->src, 0, 0);
   if (fd < 0) return -1;
-  int ok = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && !strpbrk(m->src, ",:\\");
-  close(fd);
-  if (!ok) return -1;
+  if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) { close(fd); return -1; }
   snprintf(stage, sizeof stage, "/cow%u", n++);
   snprintf(opts, sizeof opts, "mode=0700,size=%llu", (unsigned long long)m->size);
-  if (mkdir(stage, 0700) < 0 || mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
+  if (mkdir(stage, 0700) < 0 || mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) { close(fd); return -1; }
   char upper[48], work[48];
   snprintf(upper, sizeof upper, "%s/u", stage);
   snprintf(work, sizeof work, "%s/w", stage);
   snprintf(opts, sizeof opts, "lowerdir=" OLD "%s,upperdir=%s,workdir=%s,userxattr", m->src, upper, work);
   /* The merged root takes the upper root's owner and mode: the host directory's. */
-  if (mkdir(upper, st.st_mode & 07777) < 0 || mkdir(work, 0700) < 0 || chmod(upper, st.st_mode & 07777) < 0 ||
-      mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts) < 0) {
+  int ok = mkdir(upper, st.st_mode & 07777) == 0 && mkdir(work, 0700) == 0 && chmod(upper, st.st_mode & 07777) == 0;
+  /* By fd where the kernel can; else by path (walk() checked it a moment ago), which the overlay
+   * options cannot carry with a comma, colon or backslash in it. */
+  ok = ok && (cow_by_fd(fd, upper, work, dst) == 0 ||
+              (!strpbrk(m->src, ",:\\") && mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts) == 0));
+  close(fd);
+  if (!ok) {
     (void)umount2(stage, MNT_DETACH);
     return -1;
   }
