@@ -171,17 +171,6 @@ static void set_attrs(const struct plan *p, const char *path, int ro, int dev, i
   if (legacy_remount(path, add) < 0) mount_refuse("cannot remount", path, errno);
 }
 
-/*
- * A private directory (M_COW): copy-on-write over the host's directory — overlayfs with the host's
- * as the only lower layer and a tmpfs of the sandbox's own (m->size) for the changes, so the
- * sandbox reads the host's cache and every write, rename or removal lands in its tmpfs; the host's
- * directory is never written. Returns -1, having mounted nothing, when there is nothing to show or
- * no overlay: the host's path is not a directory reached without symlinks, or the kernel refuses
- * the mount (overlayfs in a user namespace needs Linux >= 5.11 and user xattrs on tmpfs, 6.6; by
- * path, also a comma, colon or backslash in it); the caller then mounts an empty tmpfs —
- * stricter, never weaker. Attack surface: the agent can reach overlayfs' copy-up through it (it
- * cannot mount one itself: the mount family is denied); nosuid and nodev as everywhere.
- */
 /* The new mount API (Linux 5.2; uapi numbers shared by x86_64 and aarch64), under names of our
  * own so that no libc header's definitions collide. */
 #define W_NR_move_mount 429
@@ -209,6 +198,17 @@ static int cow_by_fd(int lower, const char *upper, const char *work, const char 
   return r;
 }
 
+/*
+ * A private directory (M_COW): copy-on-write over the host's directory — overlayfs with the host's
+ * as the only lower layer and a tmpfs of the sandbox's own (m->size) for the changes, so the
+ * sandbox reads the host's cache and every write, rename or removal lands in its tmpfs; the host's
+ * directory is never written. Returns -1, having mounted nothing, when there is nothing to show or
+ * no overlay: the host's path is not a directory reached without symlinks, or the kernel refuses
+ * the mount (overlayfs in a user namespace needs Linux >= 5.11 and user xattrs on tmpfs, 6.6; by
+ * path, also a comma, colon or backslash in it); the caller then mounts an empty tmpfs —
+ * stricter, never weaker. Attack surface: the agent can reach overlayfs' copy-up through it (it
+ * cannot mount one itself: the mount family is denied); nosuid and nodev as everywhere.
+ */
 static int cow_mount(const struct mount_rec *m, const char *dst) {
   static unsigned n;
   char stage[32], opts[2 * PLAN_MAX_STR + 128];
@@ -222,13 +222,13 @@ static int cow_mount(const struct mount_rec *m, const char *dst) {
   char upper[48], work[48];
   snprintf(upper, sizeof upper, "%s/u", stage);
   snprintf(work, sizeof work, "%s/w", stage);
-  snprintf(opts, sizeof opts, "lowerdir=" OLD "%s,upperdir=%s,workdir=%s,userxattr", m->src, upper, work);
+  int fits = snprintf(opts, sizeof opts, "lowerdir=" OLD "%s,upperdir=%s,workdir=%s,userxattr", m->src, upper, work) < (int)sizeof opts;
   /* The merged root takes the upper root's owner and mode: the host directory's. */
   int ok = mkdir(upper, st.st_mode & 07777) == 0 && mkdir(work, 0700) == 0 && chmod(upper, st.st_mode & 07777) == 0;
   /* By fd where the kernel can; else by path (walk() checked it a moment ago), which the overlay
    * options cannot carry with a comma, colon or backslash in it. */
   ok = ok && (cow_by_fd(fd, upper, work, dst) == 0 ||
-              (!strpbrk(m->src, ",:\\") && mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts) == 0));
+              (fits && !strpbrk(m->src, ",:\\") && mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts) == 0));
   close(fd);
   if (!ok) {
     (void)umount2(stage, MNT_DETACH);
