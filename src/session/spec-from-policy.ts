@@ -138,10 +138,10 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
     const n = host.fileLinks(g);
     if (n > 1) throw new WardenError('POLICY_INVALID', `${g} has ${n} names (hard links), and the agent could change it through another one`, 'keep it as a single file (cp it to a new name)');
   }
+  const readPaths = [...read.paths.filter((p) => !write.paths.includes(p)), ...guarded];
   // A private directory is a mount point: in a read-only grant it must already be there (nothing
   // can create it), and where it is not, there is nothing of the host's to hide and nothing the
   // agent can create in its place.
-  const readPaths = [...read.paths.filter((p) => !write.paths.includes(p)), ...guarded];
   const missing = new Set(host.resolve(policy.fs.private).missing);
   const holder = (p: string): 'read' | 'write' | undefined => {
     const g = [...writable, ...readPaths].filter((h) => within(p, h)).sort((a, b) => a.length - b.length).pop();
