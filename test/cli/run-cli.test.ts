@@ -66,6 +66,20 @@ test('the default profile keeps ~/.npm and ~/.cache private: the host\'s files r
   assert.equal(readFileSync(join(h, '.cache', 'tool', 'hosted.txt'), 'utf8'), 'HOST-CACHE');
 });
 
+test('Warden\'s own state inside a private directory (WARDEN_HOME under ~/.cache) stays unreachable: the copy-on-write view masks it', () => {
+  const { r0, w } = scratchSession('warden-private-own-');
+  const h = join(r0, 'home');
+  mkdirSync(join(h, '.cache'), { recursive: true });
+  const own = join(h, '.cache', 'warden-home');
+  const he = { ...env, HOME: h, WARDEN_HOME: own };
+  assert.equal(warden(['run', '--', 'true'], { cwd: w, env: he }).code, 0);
+  const key = join(own, 'keys', 'audit-mac.key');
+  assert.ok(existsSync(key), 'control: the key is there on the host');
+  const r = warden(['run', '--', 'sh', '-c', `cat ${key} | wc -c; cp -r ${own} /tmp/copy; find /tmp/copy -type f | wc -l`], { cwd: w, env: he });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split(/\s+/), ['0', '0'], `nothing of Warden's state read: ${r.stdout}`);
+});
+
 test('the default profile keeps a repository\'s hooks and config read-only and in place; git itself still commits and branches', () => {
   const { r0, w, e } = scratchSession('warden-git-');
   const git = (args: string[], cwd = w) => spawnSync('git', ['-c', 'user.email=a@example.com', '-c', 'user.name=u', ...args], { cwd, encoding: 'utf8' });
