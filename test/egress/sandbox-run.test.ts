@@ -223,8 +223,11 @@ print('ordered' if ok else 'garbled', int(n))
     assert.ok(rec, `no end record for the open tunnel: ${JSON.stringify(r.kinds)}`);
     assert.equal(rec.decision, 'allow');
     assert.ok(r.kinds.indexOf('connect') < r.kinds.indexOf('session.end'), JSON.stringify(r.kinds));
-    // The session's end asks the relay for its report (it is not just killed): its counts, and why it stopped.
-    assert.equal(rec.detail.error, 'relay ECANCELED', String(rec.detail.error));
+    // The session's end asks the relay for its report (it is not just killed): its counts, and why it
+    // stopped. Two honest reasons race: the session's end (relay ECANCELED) and the death of the
+    // sandboxed client, whose socket the kernel resets as the pid namespace goes (client ECONNRESET).
+    // Either is the relay's own report; the kernel-count fallback would say it did not report.
+    assert.match(rec.detail.error ?? '', /^(relay ECANCELED|client (ECONNRESET|EPIPE))$/, String(rec.detail.error));
     assert.equal(rec.detail.bytesUp, 'SLOW\n'.length);
     assert.ok(rec.detail.bytesDown !== null && rec.detail.bytesDown >= got, `${rec.detail.bytesDown} < ${got}`);
   });
