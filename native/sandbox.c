@@ -139,6 +139,80 @@ static int walk(const char *base, const char *path, int create, mode_t mode) {
   return -1;
 }
 
+/*
+ * Mounting by fd (the new mount API: open_tree, fsopen/fsconfig/fsmount, move_mount, Linux 5.2;
+ * mount_setattr, 5.12; uapi numbers shared by x86_64 and aarch64, under names of our own so that
+ * no libc header's definitions collide).
+ *
+ * Invariant: what is mounted, and where, are the objects walk() checked, held as O_PATH fds from
+ * the check to the mount, never a path resolved again; attributes are set on a detached mount,
+ * before anything can reach it. Threat: another sandbox that can write a host directory this one
+ * binds (two sessions on one workspace, a shared cache) swapping a component for a symlink
+ * between the check and the mount, to move a mask or a read-only bind off the path it protects.
+ * Kernels without mount_setattr get CF_LEGACY_MOUNT from the planner and mount by path (the walk
+ * still refuses a symlink it meets; only that window stays open there).
+ */
+#define W_NR_open_tree 428
+#define W_NR_move_mount 429
+#define W_NR_fsopen 430
+#define W_NR_fsconfig 431
+#define W_NR_fsmount 432
+#define W_OPEN_TREE_CLONE 1u
+#define W_AT_EMPTY_PATH 0x1000
+#define W_MOVE_MOUNT_F_EMPTY_PATH 0x4u
+#define W_MOVE_MOUNT_T_EMPTY_PATH 0x40u
+enum { W_SET_FLAG = 0, W_SET_STRING = 1, W_SET_FD = 5, W_CMD_CREATE = 6 };
+
+/* nosuid always; nodev unless the plan asks for devices. */
+static unsigned attrs_of(int ro, int dev, int noexec) {
+  return (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | (dev ? 0 : MOUNT_ATTR_NODEV) | (noexec ? MOUNT_ATTR_NOEXEC : 0);
+}
+
+static int set_attrs_at(int dfd, const char *path, int flags, unsigned attrs) {
+  struct w_mount_attr a = {attrs, 0, 0, 0};
+  return (int)syscall(__NR_mount_setattr, dfd, path, flags, &a, sizeof a);
+}
+
+/* Attaches the detached mount mnt onto the object fd refers to, and closes mnt. */
+static int attach(int mnt, int fd) {
+  if (mnt < 0) return -1;
+  int r = (int)syscall(W_NR_move_mount, mnt, "", fd, "", W_MOVE_MOUNT_F_EMPTY_PATH | W_MOVE_MOUNT_T_EMPTY_PATH);
+  int err = errno;
+  close(mnt);
+  errno = err;
+  return r;
+}
+
+/* A detached copy of the mount tree at fd (submounts too), attrs added throughout; -1 if not. */
+static int clone_tree(int fd, unsigned attrs) {
+  int t = (int)syscall(W_NR_open_tree, fd, "", W_OPEN_TREE_CLONE | O_CLOEXEC | W_AT_EMPTY_PATH | AT_RECURSIVE);
+  if (t < 0) return -1;
+  if (set_attrs_at(t, "", W_AT_EMPTY_PATH | AT_RECURSIVE, attrs) < 0) {
+    int err = errno;
+    close(t);
+    errno = err;
+    return -1;
+  }
+  return t;
+}
+
+/* A new detached filesystem: type, string options (key, value, ..., NULL), lower layer fd (an
+ * overlay's, or -1), attrs; -1 if the kernel refuses any of it. */
+static int new_fs(const char *type, const char *const *opts, int lower, unsigned attrs) {
+  int fs = (int)syscall(W_NR_fsopen, type, 1u /* FSOPEN_CLOEXEC */);
+  if (fs < 0) return -1;
+  int ok = lower < 0 || syscall(W_NR_fsconfig, fs, W_SET_FD, "lowerdir+", NULL, lower) == 0;
+  for (; ok && opts && opts[0]; opts += 2)
+    ok = opts[1] ? syscall(W_NR_fsconfig, fs, W_SET_STRING, opts[0], opts[1], 0) == 0 : syscall(W_NR_fsconfig, fs, W_SET_FLAG, opts[0], NULL, 0) == 0;
+  ok = ok && syscall(W_NR_fsconfig, fs, W_CMD_CREATE, NULL, NULL, 0) == 0;
+  int err = errno;
+  int mnt = ok ? (int)syscall(W_NR_fsmount, fs, 1u /* FSMOUNT_CLOEXEC */, attrs) : -1;
+  if (mnt < 0 && ok) err = errno;
+  close(fs);
+  errno = err;
+  return mnt;
+}
+
 /* Legacy read-only remount. In a user namespace the kernel refuses a remount that would clear a
  * flag the mount inherited locked from the host (nosuid, nodev, noexec, atime mode), so the
  * current flags are read back with statvfs and kept. */
@@ -156,62 +230,36 @@ static int legacy_remount(const char *path, unsigned long add) {
   return mount(NULL, path, NULL, fl, NULL);
 }
 
-/* Adds (never clears) mount attributes on path, recursively over submounts when rec. */
-static void set_attrs(const struct plan *p, const char *path, int ro, int dev, int noexec, int rec) {
+/* Adds (never clears) mount attributes on the mount at fd (walked) or, with fd -1, at path (one
+ * of our own); recursively over submounts when rec. */
+static void set_attrs(const struct plan *p, int fd, const char *path, int ro, int dev, int noexec, int rec) {
   if (!(p->flags & CF_LEGACY_MOUNT)) {
-    struct w_mount_attr a = {0, 0, 0, 0};
-    a.attr_set = (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | (dev ? 0 : MOUNT_ATTR_NODEV) |
-                 (noexec ? MOUNT_ATTR_NOEXEC : 0);
     /* No silent fallback: a recursive bind made read-only only at the top would leave its
      * submounts writable. Kernels without mount_setattr get CF_LEGACY_MOUNT from the planner. */
-    if (syscall(__NR_mount_setattr, AT_FDCWD, path, rec ? AT_RECURSIVE : 0, &a, sizeof a) == 0) return;
+    int at = fd >= 0 ? W_AT_EMPTY_PATH : 0;
+    if (set_attrs_at(fd >= 0 ? fd : AT_FDCWD, fd >= 0 ? "" : path, at | (rec ? AT_RECURSIVE : 0), attrs_of(ro, dev, noexec)) == 0) return;
     mount_refuse("cannot set attributes on", path, errno);
   }
   unsigned long add = (ro ? MS_RDONLY : 0) | MS_NOSUID | (dev ? 0 : MS_NODEV) | (noexec ? MS_NOEXEC : 0);
   if (legacy_remount(path, add) < 0) mount_refuse("cannot remount", path, errno);
 }
 
-/* The new mount API (Linux 5.2; uapi numbers shared by x86_64 and aarch64), under names of our
- * own so that no libc header's definitions collide. */
-#define W_NR_move_mount 429
-#define W_NR_fsopen 430
-#define W_NR_fsconfig 431
-#define W_NR_fsmount 432
-enum { W_SET_FLAG = 0, W_SET_STRING = 1, W_SET_FD = 5, W_CMD_CREATE = 6 };
-
-/* The overlay with its lower layer named by the fd walk() checked (O_PATH, Linux >= 6.15), not by
- * its path again: nothing can swap a component between the check and the mount. -1, having
- * mounted nothing, where the kernel takes no layer fd (the caller then names the path). */
-static int cow_by_fd(int lower, const char *upper, const char *work, const char *dst) {
-  int fs = (int)syscall(W_NR_fsopen, "overlay", 1u /* FSOPEN_CLOEXEC */);
-  if (fs < 0) return -1;
-  int ok = syscall(W_NR_fsconfig, fs, W_SET_FD, "lowerdir+", NULL, lower) == 0 &&
-           syscall(W_NR_fsconfig, fs, W_SET_STRING, "upperdir", upper, 0) == 0 &&
-           syscall(W_NR_fsconfig, fs, W_SET_STRING, "workdir", work, 0) == 0 &&
-           syscall(W_NR_fsconfig, fs, W_SET_FLAG, "userxattr", NULL, 0) == 0 &&
-           syscall(W_NR_fsconfig, fs, W_CMD_CREATE, NULL, NULL, 0) == 0;
-  int mnt = ok ? (int)syscall(W_NR_fsmount, fs, 1u /* FSMOUNT_CLOEXEC */, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) : -1;
-  close(fs);
-  if (mnt < 0) return -1;
-  int r = (int)syscall(W_NR_move_mount, mnt, "", AT_FDCWD, dst, 4u /* MOVE_MOUNT_F_EMPTY_PATH */);
-  close(mnt);
-  return r;
-}
-
 /*
  * A private directory (M_COW): copy-on-write over the host's directory — overlayfs with the host's
  * as the only lower layer and a tmpfs of the sandbox's own (m->size) for the changes, so the
  * sandbox reads the host's cache and every write, rename or removal lands in its tmpfs; the host's
- * directory is never written. Returns -1, having mounted nothing, when there is nothing to show or
- * no overlay: the host's path is not a directory reached without symlinks, or the kernel refuses
- * the mount (overlayfs in a user namespace needs Linux >= 5.11 and user xattrs on tmpfs, 6.6; by
- * path, also a comma, colon or backslash in it); the caller then mounts an empty tmpfs —
- * stricter, never weaker. Attack surface: the agent can reach overlayfs' copy-up through it (it
- * cannot mount one itself: the mount family is denied); nosuid and nodev as everywhere.
+ * directory is never written. The lower layer is named by the fd walk() checked (Linux >= 6.15),
+ * else by its path (walk() checked it a moment ago; not with a colon or backslash in it, which
+ * overlayfs would parse); the overlay goes onto the walked mount point dfd. Returns -1, having
+ * mounted nothing, when there is nothing to show or no overlay: the host's path is not a directory
+ * reached without symlinks, or the kernel refuses the mount (overlayfs in a user namespace needs
+ * Linux >= 5.11 and user xattrs on tmpfs, 6.6); the caller then mounts an empty tmpfs — stricter,
+ * never weaker. Attack surface: the agent can reach overlayfs' copy-up through it (it cannot mount
+ * one itself: the mount family is denied); nosuid and nodev as everywhere.
  */
-static int cow_mount(const struct mount_rec *m, const char *dst) {
+static int cow_mount(const struct mount_rec *m, int dfd) {
   static unsigned n;
-  char stage[32], opts[2 * PLAN_MAX_STR + 128];
+  char stage[32], opts[64], lower[PLAN_MAX_STR + 16];
   struct stat st;
   int fd = walk(OLD, m->src, 0, 0);
   if (fd < 0) return -1;
@@ -222,15 +270,16 @@ static int cow_mount(const struct mount_rec *m, const char *dst) {
   char upper[48], work[48];
   snprintf(upper, sizeof upper, "%s/u", stage);
   snprintf(work, sizeof work, "%s/w", stage);
-  int fits = snprintf(opts, sizeof opts, "lowerdir=" OLD "%s,upperdir=%s,workdir=%s,userxattr", m->src, upper, work) < (int)sizeof opts;
+  snprintf(lower, sizeof lower, OLD "%s", m->src);
   /* The merged root takes the upper root's owner and mode: the host directory's. */
   int ok = mkdir(upper, st.st_mode & 07777) == 0 && mkdir(work, 0700) == 0 && chmod(upper, st.st_mode & 07777) == 0;
-  /* By fd where the kernel can; else by path (walk() checked it a moment ago), which the overlay
-   * options cannot carry with a comma, colon or backslash in it. */
-  ok = ok && (cow_by_fd(fd, upper, work, dst) == 0 ||
-              (fits && !strpbrk(m->src, ",:\\") && mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts) == 0));
+  const char *const layers[] = {"upperdir", upper, "workdir", work, "userxattr", NULL, NULL};
+  const char *const by_path[] = {"lowerdir", lower, "upperdir", upper, "workdir", work, "userxattr", NULL, NULL};
+  unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  int mnt = ok ? new_fs("overlay", layers, fd, attrs) : -1;
+  if (ok && mnt < 0 && !strpbrk(m->src, ":\\")) mnt = new_fs("overlay", by_path, -1, attrs);
   close(fd);
-  if (!ok) {
+  if (attach(mnt, dfd) < 0) {
     (void)umount2(stage, MNT_DETACH);
     return -1;
   }
@@ -239,43 +288,69 @@ static int cow_mount(const struct mount_rec *m, const char *dst) {
   return 0;
 }
 
+/* A tmpfs (mode, size; size 0 = the kernel's default) on the walked mount point dfd (plan path dst). */
+static void mount_tmpfs(const struct plan *p, int dfd, const char *dst, unsigned mode, unsigned long long size, int ro, int noexec) {
+  char mode_s[16], size_s[32], opts[64];
+  snprintf(mode_s, sizeof mode_s, "%o", mode);
+  snprintf(size_s, sizeof size_s, "%llu", size);
+  if (!(p->flags & CF_LEGACY_MOUNT)) {
+    const char *const kv[] = {"mode", mode_s, size ? "size" : NULL, size_s, NULL, NULL};
+    if (attach(new_fs("tmpfs", kv, -1, attrs_of(ro, 0, noexec)), dfd) < 0) mount_refuse("cannot mount tmpfs on", dst, errno);
+    return;
+  }
+  char path[PLAN_MAX_STR + 16];
+  snprintf(path, sizeof path, NEW "%s", dst);
+  if (size) snprintf(opts, sizeof opts, "mode=%s,size=%s", mode_s, size_s);
+  else snprintf(opts, sizeof opts, "mode=%s", mode_s);
+  if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0) | (noexec ? MS_NOEXEC : 0), opts) < 0)
+    mount_refuse("cannot mount tmpfs on", dst, errno);
+}
+
+/* A recursive bind of the walked source sfd (path src, for legacy kernels) onto the walked dfd. */
+static void bind_tree(const struct plan *p, int sfd, const char *src, int dfd, const char *dst, int ro, int dev, int noexec) {
+  if (!(p->flags & CF_LEGACY_MOUNT)) {
+    if (attach(clone_tree(sfd, attrs_of(ro, dev, noexec)), dfd) < 0) mount_refuse("cannot bind", src, errno);
+    return;
+  }
+  /* Without mount_setattr there is no recursive read-only; then submounts are left out
+   * entirely rather than exposed writable. */
+  if (mount(src, dst, NULL, MS_BIND, NULL) < 0) mount_refuse("cannot bind", src, errno);
+  set_attrs(p, -1, dst, ro, dev, noexec, 0);
+}
+
 static void do_mount(const struct plan *p, const struct mount_rec *m) {
-  char dst[PLAN_MAX_STR + 16], src[PLAN_MAX_STR + 16], opts[128];
-  int fd, ro = !!(m->flags & MF_RO), noexec = !!(m->flags & MF_NOEXEC);
+  char dst[PLAN_MAX_STR + 16], src[PLAN_MAX_STR + 16];
+  int fd, sfd, ro = !!(m->flags & MF_RO), noexec = !!(m->flags & MF_NOEXEC);
   struct stat st;
   snprintf(dst, sizeof dst, NEW "%s", m->dst);
   switch (m->op) {
   case M_BIND:
     snprintf(src, sizeof src, "%s%s", (m->flags & MF_SRC_NEWROOT) ? NEW : OLD, m->src);
-    fd = walk((m->flags & MF_SRC_NEWROOT) ? NEW : OLD, m->src, 0, 0);
-    if (fd < 0 || fstat(fd, &st) < 0) mount_refuse("bind source", m->src, errno == ELOOP ? ELOOP : errno);
-    close(fd);
+    sfd = walk((m->flags & MF_SRC_NEWROOT) ? NEW : OLD, m->src, 0, 0);
+    if (sfd < 0 || fstat(sfd, &st) < 0) mount_refuse("bind source", m->src, errno == ELOOP ? ELOOP : errno);
     if ((fd = walk(NEW, m->dst, S_ISDIR(st.st_mode) ? 'd' : 'f', 0755)) < 0) mount_refuse("mount point", m->dst, errno);
+    bind_tree(p, sfd, src, fd, dst, ro, !!(m->flags & MF_DEV), noexec);
+    close(sfd);
     close(fd);
-    /* Without mount_setattr there is no recursive read-only; then submounts are left out
-     * entirely rather than exposed writable. */
-    if (mount(src, dst, NULL, MS_BIND | ((p->flags & CF_LEGACY_MOUNT) ? 0 : MS_REC), NULL) < 0)
-      mount_refuse("cannot bind", m->src, errno);
-    set_attrs(p, dst, ro, !!(m->flags & MF_DEV), noexec, 1);
     break;
   case M_COW:
   case M_TMPFS:
   case M_PROC:
   case M_DEVPTS:
     if ((fd = walk(NEW, m->dst, 'd', 0755)) < 0) mount_refuse("mount point", m->dst, errno);
-    close(fd);
-    if (m->op == M_COW && cow_mount(m, dst) == 0) break;
-    if (m->op == M_TMPFS || m->op == M_COW) {
-      if (m->size) snprintf(opts, sizeof opts, "mode=%o,size=%llu", m->mode, (unsigned long long)m->size);
-      else snprintf(opts, sizeof opts, "mode=%o", m->mode);
-      if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0) | (noexec ? MS_NOEXEC : 0), opts) < 0)
-        mount_refuse("cannot mount tmpfs on", m->dst, errno);
-    } else if (m->op == M_PROC) {
+    /* proc and devpts go on directories of the sandbox's own root tmpfs, which nothing outside
+     * can reach: by path. */
+    if (m->op == M_PROC) {
       if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         mount_refuse("cannot mount proc on", m->dst, errno);
       write_pid_max(p, dst); /* before /proc/sys becomes read-only */
-    } else if (mount("devpts", dst, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") < 0)
-      mount_refuse("cannot mount devpts on", m->dst, errno);
+    } else if (m->op == M_DEVPTS) {
+      if (mount("devpts", dst, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") < 0)
+        mount_refuse("cannot mount devpts on", m->dst, errno);
+    } else if (m->op == M_TMPFS || cow_mount(m, fd) < 0) {
+      mount_tmpfs(p, fd, m->dst, m->mode, (unsigned long long)m->size, ro, noexec);
+    }
+    close(fd);
     break;
   case M_MASK:
     /* Deny overrides: whatever is at dst (inside a read or write bind) is covered by an empty,
@@ -286,14 +361,14 @@ static void do_mount(const struct plan *p, const struct mount_rec *m) {
       mount_refuse("mask target", m->dst, errno);
     }
     if (fstat(fd, &st) < 0) mount_refuse("mask target", m->dst, errno);
-    close(fd);
     if (S_ISDIR(st.st_mode)) {
-      if (mount("tmpfs", dst, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=000,size=4k") < 0)
-        mount_refuse("cannot mask", m->dst, errno);
+      mount_tmpfs(p, fd, m->dst, 0, 4096, 1, 1);
     } else {
-      if (mount(EMPTY_FILE, dst, NULL, MS_BIND, NULL) < 0) mount_refuse("cannot mask", m->dst, errno);
-      set_attrs(p, dst, 1, 0, 1, 0);
+      if ((sfd = open(EMPTY_FILE, O_PATH | O_CLOEXEC)) < 0) mount_refuse("cannot mask", m->dst, errno);
+      bind_tree(p, sfd, EMPTY_FILE, fd, dst, 1, 0, 1);
+      close(sfd);
     }
+    close(fd);
     break;
   case M_SYMLINK: {
     const char *slash = strrchr(m->dst, '/');
@@ -309,7 +384,9 @@ static void do_mount(const struct plan *p, const struct mount_rec *m) {
     close(fd);
     break;
   case M_RO:
-    set_attrs(p, dst, 1, 1, 0, 0);
+    if ((fd = walk(NEW, m->dst, 0, 0)) < 0) mount_refuse("read-only target", m->dst, errno);
+    set_attrs(p, fd, dst, 1, 1, 0, 0);
+    close(fd);
     break;
   }
 }
@@ -338,7 +415,7 @@ void setup_mounts(const struct plan *p) {
    * planned tree (the mask file stays alive through its bind mounts). */
   if (chdir(NEW) || syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) || chdir("/"))
     mount_refuse("cannot pivot_root into", "the new root", errno);
-  set_attrs(p, "/", 1, 0, 0, 0);
+  set_attrs(p, -1, "/", 1, 0, 0, 0);
   layer_active("mountns");
 }
 
