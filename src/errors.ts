@@ -15,6 +15,7 @@ export type WardenErrorCode =
   | 'LAYER_UNAVAILABLE'
   | 'WORKSPACE_INVALID'
   | 'HELPER_MISSING'
+  | 'HOST_PATH_UNSTABLE'
   | 'INTERNAL';
 
 export class WardenError<C extends WardenErrorCode = WardenErrorCode> extends Error {

@@ -2,7 +2,7 @@
  * The I/O half of turning a policy into a SandboxSpec: resolving host paths (symlinks, existence)
  * and checking the workspace. Kept apart from plan.ts so the planner stays pure.
  */
-import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { WardenError } from '../errors.js';
 import { checkPath } from './plan.js';
 
@@ -18,65 +18,136 @@ export interface ResolvedPaths {
   missing: string[];
 }
 
+/** Where one path leads: the result of a single walk (see HostPathView). */
+interface Resolution {
+  /** The real path, or undefined: a component is missing, not a directory, unreadable, or loops. */
+  real: string | undefined;
+  /** Every symlink followed on the way (in targets too), each by its real location, in order. */
+  links: string[];
+  /** The input's own last component, when it is a symlink: where it is and what it says. */
+  self?: { path: string; target: string };
+}
+
+/** Linux's own limit on symlinks followed in one lookup (MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
+/** What one lstat (and readlink) said about a path: absent, a symlink and its target, or else. */
+type Entry = { kind: 'none' } | { kind: 'link'; target: string } | { kind: 'dir' } | { kind: 'other' };
+
 /**
- * Resolves each path: a path that is itself a symlink is reported as a symlink (so `/bin` still
- * works inside) and its resolved target is granted; symlinks in parent components are resolved.
+ * Fails closed on a path that changes under the walk: a symlink that is gone when read must not
+ * turn into "missing" (a deny path that is missing gets no mask).
  */
-export function resolveHostPaths(input: readonly string[]): ResolvedPaths {
-  const out: ResolvedPaths = { paths: [], symlinks: [], missing: [] };
-  const seen = new Set<string>();
-  for (const p of input) {
-    checkPath(p, 'path');
-    let real: string;
-    // Most deny-list entries do not exist on a given machine: check cheaply before realpath,
-    // whose ENOENT exception costs far more than the lookup (start-up time is a budget).
-    if (!existsSync(p)) {
-      out.missing.push(p);
-      continue;
-    }
-    try {
-      real = realpathSync(p);
-    } catch {
-      out.missing.push(p);
-      continue;
-    }
-    try {
-      if (lstatSync(p).isSymbolicLink()) {
-        const parent = realpathSync(p.slice(0, p.lastIndexOf('/')) || '/');
-        const link = `${parent === '/' ? '' : parent}/${p.slice(p.lastIndexOf('/') + 1)}`;
-        if (link !== real) out.symlinks.push({ path: link, target: readlinkSync(p) });
-      }
-    } catch {
-      /* raced away: the realpath result stands */
-    }
-    if (!seen.has(real)) {
-      seen.add(real);
-      out.paths.push(real);
-    }
+function entryOf(p: string): Entry {
+  let st;
+  try {
+    st = lstatSync(p, { throwIfNoEntry: false });
+  } catch {
+    return { kind: 'none' }; // ENOTDIR, EACCES, ELOOP: nothing the sandbox could reach there either
   }
-  return out;
+  if (!st) return { kind: 'none' };
+  if (!st.isSymbolicLink()) return { kind: st.isDirectory() ? 'dir' : 'other' };
+  try {
+    return { kind: 'link', target: readlinkSync(p) };
+  } catch (e) {
+    throw new WardenError('HOST_PATH_UNSTABLE', `${p} changed while it was being resolved (a symlink, then not: ${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'retry; if it keeps happening, find what is replacing it');
+  }
 }
 
 /**
- * The symlinks met while resolving `p` (each by its own real location), in order: whoever can
- * change one of them decides where `p` leads. Stops at the first component that does not exist.
+ * Resolves `p` one component at a time, as the kernel would, and records every symlink it
+ * follows. `entry` answers for each path prefix (once per planning, see HostPathView). The real
+ * path is only ever built from components this walk saw: with no symlink met it is `p` itself.
  */
-export function symlinksOnPath(p: string): string[] {
-  checkPath(p, 'path');
+function walk(p: string, entry: (path: string) => Entry): Resolution {
   const links: string[] = [];
-  let dir = '/';
-  for (const name of p.split('/').filter(Boolean)) {
-    const next = dir === '/' ? `/${name}` : `${dir}/${name}`;
-    try {
-      if (lstatSync(next).isSymbolicLink()) {
-        links.push(next);
-        dir = realpathSync(next);
-      } else dir = next;
-    } catch {
-      break;
+  let self: Resolution['self'];
+  const names = p.split('/').filter(Boolean);
+  // A stack of components still to visit; `input` marks the input's own last component.
+  const todo = names.map((name, i) => ({ name, input: i === names.length - 1 })).reverse();
+  let dir = '';
+  for (let item = todo.pop(); item; item = todo.pop()) {
+    if (item.name === '.') continue;
+    if (item.name === '..') {
+      dir = dir.slice(0, dir.lastIndexOf('/'));
+      continue;
     }
+    const next = `${dir}/${item.name}`;
+    const e = entry(next);
+    if (e.kind === 'none' || (e.kind === 'other' && todo.length > 0)) return { real: undefined, links };
+    if (e.kind === 'link') {
+      if (links.push(next) > MAX_LINKS) return { real: undefined, links };
+      if (item.input) self = { path: next, target: e.target };
+      if (e.target.startsWith('/')) dir = '';
+      todo.push(...e.target.split('/').filter(Boolean).map((name) => ({ name, input: false })).reverse());
+    } else dir = next;
   }
-  return links;
+  return { real: dir || '/', links, ...(self ? { self } : {}) };
+}
+
+/**
+ * The host's paths as one planning sees them. Each path is walked once, each path prefix is
+ * looked at once, and every answer about a path (where it leads, which symlinks lead there) comes
+ * from that one walk. Threat: two separate
+ * lookups (a realpath, then a check for symlinks) can see two different trees when something
+ * that shares a writable directory with the sandbox (another session on the same workspace)
+ * swaps a directory and a symlink between them: the check would pass on the directory while
+ * the mask went where the symlink pointed, leaving the named path bare. With one walk, a path met
+ * through a symlink is planned (and refused, when the symlink lies in a write grant) as such, and
+ * one met without is planned at its own name, which the helper walks again without following
+ * anything (native/sandbox.c walk()).
+ */
+export class HostPathView {
+  private readonly resolutions = new Map<string, Resolution>();
+  private readonly entries = new Map<string, Entry>();
+  private readonly entry = (p: string): Entry => {
+    let e = this.entries.get(p);
+    if (e === undefined) this.entries.set(p, (e = entryOf(p)));
+    return e;
+  };
+
+  private resolution(p: string): Resolution {
+    let r = this.resolutions.get(p);
+    if (r === undefined) {
+      checkPath(p, 'path');
+      this.resolutions.set(p, (r = walk(p, this.entry)));
+    }
+    return r;
+  }
+
+  /**
+   * Resolves each path: a path that is itself a symlink is reported as a symlink (so `/bin` still
+   * works inside) and its resolved target is granted; symlinks in parent components are resolved.
+   */
+  readonly resolve = (input: readonly string[]): ResolvedPaths => {
+    const out: ResolvedPaths = { paths: [], symlinks: [], missing: [] };
+    const seen = new Set<string>();
+    for (const p of input) {
+      const { real, self } = this.resolution(p);
+      if (real === undefined) {
+        out.missing.push(p);
+        continue;
+      }
+      if (self && self.path !== real) out.symlinks.push(self);
+      if (!seen.has(real)) {
+        seen.add(real);
+        out.paths.push(real);
+      }
+    }
+    return out;
+  };
+
+  /**
+   * The symlinks met resolving `p` (each by its own real location, in symlink targets too), in
+   * order: whoever can change one of them decides where `p` leads. Up to the first component
+   * that does not exist.
+   */
+  readonly symlinksOn = (p: string): string[] => this.resolution(p).links;
+}
+
+/** resolve() of a fresh HostPathView: one planning's answers come from one view. */
+export function resolveHostPaths(input: readonly string[]): ResolvedPaths {
+  return new HostPathView().resolve(input);
 }
 
 /** How many names a regular file has (its hard links); 1 for anything else or what cannot be read. */

@@ -10,7 +10,7 @@ import type { AuditEventInput } from '../audit/record.js';
 import { openAuditWriter, type AuditWriter } from '../audit/writer.js';
 import { buildPlan } from '../sandbox/plan.js';
 import { launchSandbox, type SandboxHandle } from '../sandbox/launch.js';
-import { assertWorkspace, fileLinkCount, isRegularFile, resolveHostPaths, symlinksOnPath } from '../sandbox/host-paths.js';
+import { assertWorkspace, fileLinkCount, HostPathView, isRegularFile } from '../sandbox/host-paths.js';
 import { DEGRADABLE_LAYERS, type DegradableLayer } from '../sandbox/spec.js';
 import { startApprovals } from './approvals.js';
 import { egressAuditEvent, openEgress } from './egress.js';
@@ -111,9 +111,11 @@ async function startSession(o: RunOptions, warmup: CgroupWarmup): Promise<number
   ]);
   const policy = loaded.policy;
   trace('policy+probe');
+  // One view of the host's paths for the whole plan (host-paths.ts: HostPathView).
+  const hostPaths = new HostPathView();
   const spec = specFromPolicy(
     { policy, argv: o.argv, cwd: o.cwd, hostEnv: o.env, allowDegraded, interactive: o.interactive, dirs, protect: [...(o.policyFile !== undefined ? [resolve(o.cwd, o.policyFile)] : []), ...(policy.mcpLockfile !== undefined ? [policy.mcpLockfile] : []), ...ownPackage()] },
-    { resolve: resolveHostPaths, symlinksOn: symlinksOnPath, fileLinks: fileLinkCount, isFile: isRegularFile, expandGlobs, totalMemoryBytes: totalmem() },
+    { resolve: hostPaths.resolve, symlinksOn: hostPaths.symlinksOn, fileLinks: fileLinkCount, isFile: isRegularFile, expandGlobs, totalMemoryBytes: totalmem() },
   );
   const session = `${new Date(t0).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
   // Egress: the sandbox's only way out is Warden's proxy and DNS stub, reached through the relay
