@@ -10,6 +10,16 @@ import { WardenError } from './errors.js';
  * then trust.
  */
 export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
+  // The answer for a module location cannot change while the process runs (each miss costs
+  // failed reads, and `warden run` asks several times at start-up, where time is a budget).
+  let root = roots.get(from);
+  if (root === undefined) roots.set(from, (root = findRoot(from)));
+  return root;
+}
+
+const roots = new Map<string, string>();
+
+function findRoot(from: string): string {
   let dir = dirname(from);
   for (;;) {
     try {

@@ -180,11 +180,6 @@ async function startSession(o: RunOptions, warmup: CgroupWarmup): Promise<number
     trace('spawned');
     opening = openLog();
     const listening = egress.listen();
-    // Exec mediation brings the classifier. Its module initialises (~4 ms, this thread) while the
-    // audit genesis and the egress sockets wait for the disk and the kernel, so it delays neither
-    // the helper's spawn nor the release, and is ready when the command's first exec arrives.
-    const mediationModule = import('./exec-mediation.js');
-    mediationModule.catch(() => undefined); // handled below; never unhandled if start-up throws first
     try {
       [audit] = await Promise.all([opening, listening]);
     } catch (e) {
@@ -194,6 +189,11 @@ async function startSession(o: RunOptions, warmup: CgroupWarmup): Promise<number
     }
     trace('audit open');
     handle.release(true);
+    // Exec mediation brings the classifier. Its module initialises (~4 ms, this thread) after the
+    // release, while the helper finishes the sandbox and execs the command, whose first exec waits
+    // in the kernel for the mediator; before the release it would hold up the genesis's sync
+    // callbacks on this thread, and with them the release.
+    const mediationModule = import('./exec-mediation.js');
     // The command's first exec is held in the kernel until a verdict arrives, and the channel
     // buffers it until the mediator is attached, so releasing before the mediator is attached
     // costs nothing in safety. A module that fails to load ends the sandbox (no exec would ever be
