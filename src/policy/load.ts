@@ -56,6 +56,9 @@ function readBounded(file: string): Uint8Array {
 }
 
 export function safeRealpath(p: string): string | undefined {
+  // Most paths a policy names do not exist on a given machine; existsSync says so without the
+  // exception realpath would throw (start-up time is a budget).
+  if (!existsSync(p)) return undefined;
   try {
     return realpathSync.native(p);
   } catch {
