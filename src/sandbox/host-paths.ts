@@ -16,6 +16,12 @@ export interface ResolvedPaths {
   symlinks: Array<{ path: string; target: string }>;
   /** Inputs that do not exist (nothing to grant). */
   missing: string[];
+  /**
+   * Where missing inputs would be if they were created now, in real terms (the real path of the
+   * part that exists, then the rest as named), de-duplicated; none for one that cannot come to
+   * exist as named (a file, or an unreadable directory, on the way; `..` past the missing part).
+   */
+  missingAt: string[];
 }
 
 /** Where one path leads: the result of a single walk (see HostPathView). */
@@ -26,13 +32,18 @@ interface Resolution {
   links: string[];
   /** The input's own last component, when it is a symlink: where it is and what it says. */
   self?: { path: string; target: string };
+  /** Missing only: where it would be (see ResolvedPaths.missingAt). */
+  at?: string;
 }
 
 /** Linux's own limit on symlinks followed in one lookup (MAXSYMLINKS). */
 const MAX_LINKS = 40;
 
-/** What one lstat (and readlink) said about a path: absent, a symlink and its target, or else. */
-type Entry = { kind: 'none' } | { kind: 'link'; target: string } | { kind: 'dir' } | { kind: 'other' };
+/**
+ * What one lstat (and readlink) said about a path: absent (ENOENT), not reachable (ENOTDIR,
+ * EACCES, ELOOP), a symlink and its target, a directory, or something else.
+ */
+type Entry = { kind: 'none' } | { kind: 'unreachable' } | { kind: 'link'; target: string } | { kind: 'dir' } | { kind: 'other' };
 
 /**
  * Fails closed on a path that changes under the walk: a symlink that is gone when read must not
@@ -43,7 +54,7 @@ function entryOf(p: string): Entry {
   try {
     st = lstatSync(p, { throwIfNoEntry: false });
   } catch {
-    return { kind: 'none' }; // ENOTDIR, EACCES, ELOOP: nothing the sandbox could reach there either
+    return { kind: 'unreachable' }; // nothing the sandbox could reach there either
   }
   if (!st) return { kind: 'none' };
   if (!st.isSymbolicLink()) return { kind: st.isDirectory() ? 'dir' : 'other' };
@@ -74,7 +85,11 @@ function walk(p: string, entry: (path: string) => Entry): Resolution {
     }
     const next = `${dir}/${item.name}`;
     const e = entry(next);
-    if (e.kind === 'none' || (e.kind === 'other' && todo.length > 0)) return { real: undefined, links };
+    if (e.kind === 'none') {
+      const rest = todo.reverse().map((t) => t.name).filter((n) => n !== '.');
+      return { real: undefined, links, ...(rest.includes('..') ? {} : { at: [next, ...rest].join('/') }) };
+    }
+    if (e.kind === 'unreachable' || (e.kind === 'other' && todo.length > 0)) return { real: undefined, links };
     if (e.kind === 'link') {
       if (links.push(next) > MAX_LINKS) return { real: undefined, links };
       if (item.input) self = { path: next, target: e.target };
@@ -120,12 +135,13 @@ export class HostPathView {
    * works inside) and its resolved target is granted; symlinks in parent components are resolved.
    */
   readonly resolve = (input: readonly string[]): ResolvedPaths => {
-    const out: ResolvedPaths = { paths: [], symlinks: [], missing: [] };
+    const out: ResolvedPaths = { paths: [], symlinks: [], missing: [], missingAt: [] };
     const seen = new Set<string>();
     for (const p of input) {
-      const { real, self } = this.resolution(p);
+      const { real, self, at } = this.resolution(p);
       if (real === undefined) {
         out.missing.push(p);
+        if (at !== undefined && !out.missingAt.includes(at)) out.missingAt.push(at);
         continue;
       }
       if (self && self.path !== real) out.symlinks.push(self);

@@ -101,10 +101,13 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
   // Zones that do not exist yet are kept by name: a file created there during the session is
   // still asked about, never read freely.
   const ask = host.resolve(split(policy.fs.ask, [policy.workspace]));
-  const askPaths = [...new Set([...ask.paths, ...ask.missing.filter((p) => !isGlob(p))])];
+  const askPaths = [...new Set([...ask.paths, ...ask.missing.filter((p) => !isGlob(p)), ...ask.missingAt])];
   const own = [inp.dirs.state, inp.dirs.keys, inp.dirs.run, inp.dirs.audit];
   const ownExisting = host.resolve(own).paths;
-  const denyPaths = [...new Set([...deny.paths, ...ownExisting])];
+  // A deny path missing now is planned where it would be: the helper masks whatever is there
+  // when it builds the mount tree (a file that appears between this look and the mount is masked
+  // too), and skips it if nothing is.
+  const denyPaths = [...new Set([...deny.paths, ...deny.missingAt, ...ownExisting])];
 
   const limits = policy.limits;
   const memoryBytes = limits?.memory ? parseSize(limits.memory) : Math.floor(host.totalMemoryBytes / 2);
