@@ -13,6 +13,7 @@ import { isAbsolute, posix } from 'node:path';
 import { decideCommand, type CommandContext, type CommandDecision } from '../mediate/command-decision.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { decide, type DecisionResult } from '../policy/evaluate.js';
+import { resolvedForm } from '../policy/paths.js';
 import type { Decision } from '../policy/schema.js';
 
 /** Largest hook input read (the agents send a few KiB; a write of a big file can be larger). */
@@ -209,24 +210,6 @@ function strictest(rs: DecisionResult[]): DecisionResult | undefined {
 /** Absolute, normalised; relative paths resolve against the call's cwd. */
 export function absolutePath(p: string, cwd: string): string {
   return posix.normalize(isAbsolute(p) ? p : posix.join(cwd, p));
-}
-
-/**
- * The path with symlinks resolved (for a path that does not exist yet: its deepest existing
- * ancestor resolved, the rest appended) — what the kernel will actually open.
- */
-function resolvedForm(abs: string, realpath: HookEnv['realpath']): string | undefined {
-  if (!realpath) return undefined;
-  let head = abs;
-  const tail: string[] = [];
-  for (let i = 0; i < 4096; i++) {
-    const r = realpath(head);
-    if (r !== undefined) return tail.length ? posix.join(r, ...tail.reverse()) : r;
-    if (head === '/') return undefined;
-    tail.push(posix.basename(head));
-    head = posix.dirname(head);
-  }
-  return undefined;
 }
 
 /**

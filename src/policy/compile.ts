@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { compileGlob, GlobError, type Glob } from './glob.js';
 import { canonicalIp, HostPatternError, parseHostPattern } from './net.js';
-import { expandPathPattern, literalDirPrefix, PathExpandError, type PathContext } from './paths.js';
+import { expandPathPattern, literalDirPrefix, PathExpandError, resolvedForm, type PathContext } from './paths.js';
 import type { ExecRule, FileRule, FileZone, McpRule, NetRule, Rule } from './rules.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { Locator } from './source.js';
@@ -14,8 +14,9 @@ import type { Decision, McpArgCondition, PolicyDocument } from './schema.js';
  * order and scalar settings are taken from the last layer that sets them.
  *
  * Symlinks: the compiler is handed a `realpath` (I/O lives in the caller) and resolves the literal
- * directory prefix of every path pattern, so a rule written against `/var/run/x` also matches the
- * resolved `/run/x` that the kernel and the mediator see.
+ * directory prefix of every path pattern (one that does not exist yet by its deepest existing
+ * ancestor), so a rule written against `/var/run/x` also matches the resolved `/run/x` that the
+ * kernel and the mediator see.
  */
 
 export interface PolicyLayer {
@@ -145,7 +146,10 @@ export function compilePolicy(layers: PolicyLayer[], ctx: CompileContext): Compi
         }
         const patterns = [expanded];
         const prefix = literalDirPrefix(expanded);
-        const real = ctx.realpath?.(prefix);
+        // A prefix that does not exist yet (a deny or ask path for a file to come) by where it
+        // would be: a rule through a symlinked directory must match what the kernel and the
+        // mediator see also for a file created during the session.
+        const real = resolvedForm(prefix, ctx.realpath);
         if (real && real !== prefix) patterns.push(real + expanded.slice(prefix.length));
         let globs: Glob[];
         try {

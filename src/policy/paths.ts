@@ -67,3 +67,22 @@ export function selfAndAncestors(p: string): string[] {
   }
   return out;
 }
+
+/**
+ * The path with symlinks resolved (for a path that does not exist yet: its deepest existing
+ * ancestor resolved, the rest appended): where the kernel will actually look. `realpath` is the
+ * caller's I/O (undefined for a path that does not exist); undefined when nothing resolves.
+ */
+export function resolvedForm(abs: string, realpath: ((p: string) => string | undefined) | undefined): string | undefined {
+  if (!realpath) return undefined;
+  let head = abs;
+  const tail: string[] = [];
+  for (let i = 0; i < 4096; i++) {
+    const r = realpath(head);
+    if (r !== undefined) return tail.length ? posix.join(r, ...tail.reverse()) : r;
+    if (head === '/') return undefined;
+    tail.push(posix.basename(head));
+    head = posix.dirname(head);
+  }
+  return undefined;
+}

@@ -191,10 +191,11 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   const reads = spec.readPaths.map((p) => checkPath(p, 'filesystem.read'));
   const writes = [workspace, ...spec.writePaths.map((p) => checkPath(p, 'filesystem.write'))];
   const asks = (spec.askPaths ?? []).map((p) => checkPath(p, 'filesystem.ask'));
+  const askAliases = (spec.askAliases ?? []).map((p) => checkPath(p, 'filesystem.ask'));
   const privates = [...new Set((spec.privatePaths ?? []).map((p) => checkPath(p, 'filesystem.private')))];
   // The tracee names a zone by the host's path, and the human approves the host's file: in the
   // sandbox's private /tmp and /dev/shm that holds only inside a grant (bound from the host).
-  for (const a of asks)
+  for (const a of [...asks, ...askAliases])
     for (const priv of ['/tmp', '/dev/shm', ...privates])
       if (isWithin(a, priv) && ![...reads, ...writes].some((g) => isWithin(a, g)))
         invalid(`filesystem.ask: ${a} lies in ${priv}, which is private to the sandbox (the agent would name its own file, the human approve the host's)`, `grant a directory that contains it, or keep ask zones outside ${priv}`);
@@ -436,7 +437,7 @@ export function buildPlan(spec: SandboxSpec, probe: ProbeReport): Plan {
   if (spec.mediateExec && !probe.arch) invalid(`exec mediation needs a seccomp filter, and there is none for ${probe.machine}`);
   // Opens are trapped only when there is a zone to ask about (every open then costs a round trip
   // to the helper), and only with mediation (the helper's loop and the supervisor's channel).
-  const ask = mediateExec ? [...new Set(asks)] : [];
+  const ask = mediateExec ? [...new Set([...asks, ...askAliases])] : [];
   if (asks.length && !mediateExec) notes.push(`filesystem.ask without live mediation: ${[...new Set(asks)].join(', ')} denied`);
   if (probe.arch) seccomp = seccompFilterFor({ arch: probe.arch, notifyExec: mediateExec, notifyOpen: ask.length > 0 });
   else notes.push(`no seccomp filter for ${probe.machine}`);

@@ -69,6 +69,12 @@ export interface SandboxSpec {
    */
   askPaths?: string[];
   /**
+   * Other names of ask zones, reached through a symlink (outside every write grant): opens by
+   * these names are trapped and asked like opens in `askPaths`, but they are not masked — the
+   * helper's no-symlink walk would refuse them, and the zone's real location is in `askPaths`.
+   */
+  askAliases?: string[];
+  /**
    * Private directories (`filesystem.private`): copy-on-write over the host's directory at that
    * path — its files readable, every change in a tmpfs of the sandbox's own for the session (size
    * `limits.tmpBytes`), gone at the end; an empty tmpfs where the host has no directory there

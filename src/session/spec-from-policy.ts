@@ -101,7 +101,10 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
   // Zones that do not exist yet are kept by name: a file created there during the session is
   // still asked about, never read freely.
   const ask = host.resolve(split(policy.fs.ask, [policy.workspace]));
-  const askPaths = [...new Set([...ask.paths, ...ask.missing.filter((p) => !isGlob(p)), ...ask.missingAt])];
+  // Each zone by its real location (masked at the floor, asked live); one named through a
+  // symlink also by that name, asked live but not masked there (see SandboxSpec.askAliases).
+  const askPaths = [...new Set([...ask.paths, ...ask.missingAt])];
+  const askAliases = [...new Set(policy.fs.ask.filter((p) => !isGlob(p) && host.symlinksOn(p).length > 0 && !askPaths.includes(p)))];
   const own = [inp.dirs.state, inp.dirs.keys, inp.dirs.run, inp.dirs.audit];
   const ownExisting = host.resolve(own).paths;
   // A deny path missing now is planned where it would be: the helper masks whatever is there
@@ -182,6 +185,7 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
     ...(ownExisting.length ? { ownPaths: ownExisting } : {}),
     denyPaths,
     ...(askPaths.length ? { askPaths } : {}),
+    ...(askAliases.length ? { askAliases } : {}),
     ...(privatePaths.length ? { privatePaths } : {}),
     symlinks: [...read.symlinks, ...write.symlinks],
     env: sandboxEnv(policy, inp.hostEnv, inp.extraEnv),

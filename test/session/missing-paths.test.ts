@@ -11,13 +11,20 @@ import { specFromPolicy } from '../../src/session/spec-from-policy.js';
 import { fileLinkCount, HostPathView, isRegularFile } from '../../src/sandbox/host-paths.js';
 import { buildPlan } from '../../src/sandbox/plan.js';
 import { probe, runSandboxed } from '../sandbox/harness.js';
+import { ROOT } from '../helpers/cli.js';
 import { workspaceDir } from '../helpers/tmp.js';
 
 /**
- * A literal deny path that does not exist when the session is planned is still planned, where it
- * would be: a file that appears before the helper builds the mount tree (the user saving a token
- * as a session starts, or something racing the planner) is masked like one that was always there.
- * Before, such a path was dropped at planning and the file stayed readable for the whole session.
+ * Paths a policy names that do not exist when the session is planned.
+ *
+ * A literal deny path is still planned, where it would be: a file that appears before the helper
+ * builds the mount tree (the user saving a token as a session starts, or something racing the
+ * planner) is masked like one that was always there. Before, such a path was dropped at planning
+ * and the file stayed readable for the whole session.
+ *
+ * An ask zone named through a symlink (outside the write grants) is planned by its real location
+ * and asked about by both names. Before, its name was handed to the helper as a mask, whose
+ * no-symlink walk refused the whole session.
  */
 
 const SECRET = 'TOKEN-THAT-ARRIVED-LATE';
@@ -52,4 +59,27 @@ test('a deny path missing at planning and created before the mount is masked (al
   const r = await runSandboxed(spec, { plan });
   assert.equal(r.result.exitCode, 0, r.stderr);
   assert.doesNotMatch(r.stdout, new RegExp(SECRET), 'a file created after planning is masked');
+});
+
+test('an ask zone named through a symlink and missing at the start: the session runs, and a file that appears there is not read without a yes, by either name', () => {
+  const { root, ws } = workspaceDir('warden-ask-missing-');
+  // A readable directory that holds the data and a symlink to it (both names inside the grant).
+  const pub = join(root, 'pub');
+  const data = join(pub, 'data');
+  mkdirSync(data, { recursive: true });
+  symlinkSync(data, join(pub, 'data-link'));
+  const policyFile = join(root, 'policy.yaml');
+  writeFileSync(policyFile, ['version: 1', 'filesystem:', `  read: [/usr, /bin, /lib, /lib64, /etc, ${pub}]`, `  write: [${ws}]`, `  ask: [${pub}/data-link/secret]`, 'approvals:', '  timeout: 1', ''].join('\n'));
+  const env = { HOME: root, WARDEN_HOME: join(root, 'warden'), PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' };
+  // The file appears while the session runs (the host writes it once the sandboxed script says
+  // it has started); nobody approves (the one-second timeout denies).
+  const go = join(ws, 'started');
+  const script = `touch ${go}; while [ ! -e ${data}/secret ]; do sleep 0.02; done; cat ${pub}/data-link/secret ${data}/secret; true`;
+  const host = `(while [ ! -e ${go} ]; do sleep 0.02; done; echo ${SECRET} > ${data}/secret) & exec "$@"`;
+  const run = spawnSync('/bin/sh', ['-c', host, 'sh', process.execPath, join(ROOT, 'bin', 'warden.cjs'), 'run', '--policy', policyFile, '--workspace', ws, '--', '/bin/sh', '-c', script], { cwd: ws, env, encoding: 'utf8', input: '', timeout: 60_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.doesNotMatch(run.stdout, new RegExp(SECRET), `read without a yes: ${run.stderr}`);
+  assert.match(run.stderr, /not approved/, run.stderr);
+  // Control: the file did arrive and is readable without Warden.
+  assert.equal(spawnSync('/bin/cat', [join(pub, 'data-link', 'secret')], { encoding: 'utf8' }).stdout.trim(), SECRET);
 });
