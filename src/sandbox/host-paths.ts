@@ -103,14 +103,13 @@ function walk(p: string, entry: (path: string) => Entry): Resolution {
 /**
  * The host's paths as one planning sees them. Each path is walked once, each path prefix is
  * looked at once, and every answer about a path (where it leads, which symlinks lead there) comes
- * from that one walk. Threat: two separate
- * lookups (a realpath, then a check for symlinks) can see two different trees when something
- * that shares a writable directory with the sandbox (another session on the same workspace)
- * swaps a directory and a symlink between them: the check would pass on the directory while
- * the mask went where the symlink pointed, leaving the named path bare. With one walk, a path met
- * through a symlink is planned (and refused, when the symlink lies in a write grant) as such, and
- * one met without is planned at its own name, which the helper walks again without following
- * anything (native/sandbox.c walk()).
+ * from that one walk. Threat: two separate lookups (a realpath, then a check for symlinks) can
+ * see two different trees when something that shares a writable directory with the sandbox
+ * (another session on the same workspace) swaps a directory and a symlink between them: the
+ * check would pass on the directory while the mask went where the symlink pointed, leaving the
+ * named path bare. With one walk, a path met through a symlink is planned (and refused, when the
+ * symlink lies in a write grant) as such, and one met without is planned at its own name, which
+ * the helper walks again without following anything (native/sandbox.c walk()).
  */
 export class HostPathView {
   private readonly resolutions = new Map<string, Resolution>();
