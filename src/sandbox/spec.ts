@@ -69,9 +69,11 @@ export interface SandboxSpec {
    */
   askPaths?: string[];
   /**
-   * Other names of ask zones, reached through a symlink (outside every write grant): opens by
-   * these names are trapped and asked like opens in `askPaths`, but they are not masked — the
-   * helper's no-symlink walk would refuse them, and the zone's real location is in `askPaths`.
+   * Other names of ask zones — reached through a symlink (outside every write grant), or where
+   * nothing can be masked now (a file or an unreadable directory on the way): opens by these names
+   * are trapped and asked like opens in `askPaths`, but they are not masked (the helper's
+   * no-symlink walk would refuse them; a zone's real location, where there is one, is in
+   * `askPaths`).
    */
   askAliases?: string[];
   /**

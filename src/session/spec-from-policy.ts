@@ -101,10 +101,11 @@ export function specFromPolicy(inp: SpecInputs, host: HostFacts): SandboxSpec {
   // Zones that do not exist yet are kept by name: a file created there during the session is
   // still asked about, never read freely.
   const ask = host.resolve(split(policy.fs.ask, [policy.workspace]));
-  // Each zone by its real location (masked at the floor, asked live); one named through a
-  // symlink also by that name, asked live but not masked there (see SandboxSpec.askAliases).
+  // Each zone by its real location (masked at the floor, asked live); every other name the policy
+  // gives one — through a symlink, or where nothing can be masked now (a file, an unreadable
+  // directory on the way) — is asked live but not masked (see SandboxSpec.askAliases).
   const askPaths = [...new Set([...ask.paths, ...ask.missingAt])];
-  const askAliases = [...new Set(policy.fs.ask.filter((p) => !isGlob(p) && host.symlinksOn(p).length > 0 && !askPaths.includes(p)))];
+  const askAliases = [...new Set(policy.fs.ask.filter((p) => !isGlob(p) && !askPaths.includes(p)))];
   const own = [inp.dirs.state, inp.dirs.keys, inp.dirs.run, inp.dirs.audit];
   const ownExisting = host.resolve(own).paths;
   // A deny path missing now is planned where it would be: the helper masks whatever is there

@@ -83,3 +83,17 @@ test('an ask zone named through a symlink and missing at the start: the session 
   // Control: the file did arrive and is readable without Warden.
   assert.equal(spawnSync('/bin/cat', [join(pub, 'data-link', 'secret')], { encoding: 'utf8' }).stdout.trim(), SECRET);
 });
+
+test('an ask zone where a file stands now: the session runs, and the zone is still asked about once it can exist', () => {
+  const { root, ws } = workspaceDir('warden-ask-blocked-');
+  writeFileSync(join(ws, 'blob'), 'a file where the zone\'s directory would be\n');
+  const policyFile = join(root, 'policy.yaml');
+  writeFileSync(policyFile, ['version: 1', 'filesystem:', '  read: [/usr, /bin, /lib, /lib64, /etc]', `  write: [${ws}]`, `  ask: [${ws}/blob/key]`, 'approvals:', '  timeout: 1', ''].join('\n'));
+  const env = { HOME: root, WARDEN_HOME: join(root, 'warden'), PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' };
+  // Nothing can be masked there at the start; the zone is asked about by its name all the same.
+  const script = 'rm blob; mkdir blob; echo written > blob/key; cat blob/key; true';
+  const run = spawnSync(process.execPath, [join(ROOT, 'bin', 'warden.cjs'), 'run', '--policy', policyFile, '--workspace', ws, '--', '/bin/sh', '-c', script], { cwd: ws, env, encoding: 'utf8', input: '', timeout: 60_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /approval needed .* for write/, run.stderr);
+  assert.doesNotMatch(run.stdout, /written/, 'the zone was not asked about');
+});
