@@ -3,9 +3,11 @@
 # hyperfine invocation (no intermediate shell, -N), so the rows share the machine's state.
 #
 #   bench/peers/setup.sh            # once: hyperfine, bubblewrap, socat, ripgrep, srt, codex
-#   bench/peers/cold-start.sh       # env: RUNS (default 20), WARMUP (3), PEERS_DIR, OUT
+#   bench/peers/cold-start.sh       # env: RUNS (default 20), ROUNDS (5), WARMUP (3), PEERS_DIR, OUT
 #
 # Budget (DESIGN.md §5): warden run -- true, cold, <= 80 ms median.
+# The runs are made in ROUNDS rounds of every command (lib.sh hyperfine_rounds), so a slow stretch
+# of a shared VM hits every row alike.
 # "Cold" is a new process every run. Warden keeps a V8 code cache of its run bundle in its state
 # directory (bin/warden.cjs), filled by the first run (here: the warm-up); the row "warden run (no
 # code cache)" deletes it before every run, so it shows a first run after install or upgrade.
@@ -48,13 +50,13 @@ fi
 add "bwrap --unshare-all"     bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all true
 add "node -e 0"               node -e 0
 
-args=(-N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT" --style basic)
+args=(-N --style basic)
 for i in "${!names[@]}"; do args+=(--prepare "${preps[$i]}"); done
 for i in "${!names[@]}"; do args+=(--command-name "${names[$i]}" "${cmds[$i]}"); done
 
 machine_info start
 echo "NODE_EXTRA_CA_CERTS: ${NODE_EXTRA_CA_CERTS-unset}"
-hyperfine "${args[@]}"
+hyperfine_rounds "$OUT" "${args[@]}"
 machine_info end
 echo "results: $OUT"
 echo

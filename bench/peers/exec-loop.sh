@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Exec-heavy workload, side by side: a shell loop of N (default 1,000) `/bin/true` execs, run
-# unsandboxed, inside `warden run`, srt, codex sandbox and plain bwrap, in one hyperfine invocation.
+# unsandboxed, inside `warden run`, srt, codex sandbox and plain bwrap, in ROUNDS rounds of every
+# command (lib.sh hyperfine_rounds), so a slow stretch of a shared VM hits every row alike.
 #
 #   bench/peers/setup.sh            # once
-#   bench/peers/exec-loop.sh        # env: N (1000), RUNS (5), WARMUP (1), PEERS_DIR, OUT, NO_STARTUP=1
+#   bench/peers/exec-loop.sh        # env: N (1000), RUNS (10), ROUNDS (5), WARMUP (1), PEERS_DIR, OUT, NO_STARTUP=1
 #
 # Budget (DESIGN.md §5): the loop inside warden <= 1.15x the same loop unsandboxed, every exec
 # mediated and audited. The first table's ratio includes each tool's own start-up (and end); to
@@ -17,7 +18,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N="${N:-1000}"
-RUNS="${RUNS:-5}"
+RUNS="${RUNS:-10}"
 WARMUP="${WARMUP:-1}"
 
 check_prereqs
@@ -61,11 +62,11 @@ if [[ "${NO_STARTUP:-}" != 1 ]]; then
   done
 fi
 
-args=(-N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT" --style basic)
+args=(-N --style basic)
 for i in "${!names[@]}"; do args+=(--command-name "${names[$i]}" "${cmds[$i]}"); done
 
 machine_info start
-hyperfine "${args[@]}"
+hyperfine_rounds "$OUT" "${args[@]}"
 machine_info end
 
 # What warden recorded for one loop of N execs (fresh WARDEN_HOME so the count is this run's alone).

@@ -100,3 +100,20 @@ cpu_split() {
   local IFS=,
   echo "${out[*]}" | sed 's/,/, /g'
 }
+
+# hyperfine in ROUNDS rounds (default 5), every command in every round, RUNS runs per command in
+# all (split evenly, rounded up), each round after WARMUP warm-up runs; then the rounds merged into
+# OUT (merge-rounds.mjs says why: a drifting VM otherwise slows some rows only).
+#   hyperfine_rounds OUT HYPERFINE_ARGS...   (no --runs, --warmup or --export-json in them)
+hyperfine_rounds() {
+  local out="$1"; shift
+  local rounds="${ROUNDS:-5}" r files=()
+  ((rounds >= 1 && RUNS >= rounds)) || die "ROUNDS=$rounds must be between 1 and RUNS=$RUNS"
+  local per=$(((RUNS + rounds - 1) / rounds))
+  for ((r = 1; r <= rounds; r++)); do
+    echo "round $r of $rounds ($per runs per command)"
+    files+=("$SCRATCH/round-$r.json")
+    hyperfine --warmup "$WARMUP" --runs "$per" --export-json "${files[-1]}" "$@"
+  done
+  node "$PEERS_SCRIPT_DIR/merge-rounds.mjs" "$out" "${files[@]}"
+}
