@@ -29,7 +29,7 @@ if (!base) {
 }
 const budgetFlag = (name, ratio) =>
   budget !== undefined && name !== baseline && name.startsWith('warden') ? (ratio > budget ? ' (over budget)' : ' (within budget)') : '';
-// "1.05x (1.01–1.09)": the median over the rounds of a per-round ratio, and its range; '' unless merged.
+// "1.05x (1.01–1.09)": the median over the rounds of a per-round ratio, and its range; '-' unless merged.
 const rounds = (num, den) => {
   if (!num?.round_medians || !den?.round_medians || num.round_medians.length < 2) return undefined;
   return num.round_medians.map((m, i) => m / den.round_medians[i]);
